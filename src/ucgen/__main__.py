@@ -1,0 +1,5 @@
+import sys
+
+from ucgen.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `ucgen` command line: one module per subcommand, dispatched by `main`."""

@@ -1,0 +1,58 @@
+"""`ucgen data info SOURCE`: counts, shape, labels and a preview grid of a data set."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ucgen.data import load_dataset
+from ucgen.report.grid import save_grid
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="inspect data sets",
+                          description="Inspect image data sets without training anything.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    info = data_sub.add_parser(
+        "info", help="print counts, shape, channels, labels and write a preview grid",
+        description="Load a data set, print its size, image shape, channels, label presence "
+        "and class balance, and write a preview grid PNG.")
+    info.add_argument("source", help="data set name or path")
+    info.add_argument("--split", choices=["train", "test"], default="train",
+                      help="which split to inspect (default: train)")
+    info.add_argument("--resolution", type=int, default=None,
+                      help="resize images to this square size")
+    info.add_argument("--data-root", default=None, metavar="DIR",
+                      help="folder holding a named data set's files")
+    info.add_argument("--preview", default=None, metavar="PNG",
+                      help="where to write the preview grid (default: preview-NAME.png)")
+    info.add_argument("--n", type=int, default=64, help="images in the preview (default: 64)")
+    info.set_defaults(func=run_info)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    ds = load_dataset(args.source, split=args.split, resolution=args.resolution,
+                      root=args.data_root)
+    c, h, w = ds.shape
+    print(f"data set     {ds.name} ({args.split})")
+    print(f"images       {len(ds)}")
+    print(f"shape        {h}x{w}, {c} channel{'s' if c > 1 else ''}")
+    print(f"fingerprint  {ds.fingerprint}")
+    if ds.labels is None:
+        print("labels       none")
+    else:
+        counts = np.bincount(ds.labels, minlength=ds.num_classes or 0)
+        names = ds.class_names or tuple(str(i) for i in range(len(counts)))
+        print(f"labels       {len(counts)} classes")
+        for name, count in zip(names, counts, strict=False):
+            print(f"  {name:<20} {count:>7}  {100 * count / len(ds):5.1f}%")
+    for key in sorted(ds.factors):
+        print(f"factor       {key}")
+    n = max(1, min(args.n, len(ds)))
+    index = np.linspace(0, len(ds) - 1, n).round().astype(int)
+    out = Path(args.preview or f"preview-{ds.name}.png")
+    save_grid(ds.images[index], out)
+    print(f"preview      {out}")
+    return 0

@@ -1,0 +1,170 @@
+"""Build a `Config` from presets, files and `section.key=value` overrides, strictly.
+
+Unknown sections or keys and values of the wrong type are errors that name the key; nothing
+is silently dropped or fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from ucgen.config.schema import Config
+from ucgen.errors import ConfigError
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped in `configs/`."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_config(
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> Config:
+    """Defaults <- preset <- file <- overrides, validated. Each layer may set any subset of keys."""
+    config = Config()
+    if preset is not None:
+        path = PRESET_DIR / f"{preset}.toml"
+        if not path.is_file():
+            raise ConfigError(f"unknown preset '{preset}': known presets are "
+                              f"{', '.join(preset_names())}")
+        config = merge(config, read_file(path))
+    if file is not None:
+        config = merge(config, read_file(Path(file)))
+    for item in overrides:
+        config = merge(config, parse_override(item))
+    return config.check()
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """A TOML or JSON config file as nested dicts."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text())
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a valid config file ({err})") from None
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """'section.key=value' -> {section: {key: value}}; value parsed later by the key's type."""
+    if "=" not in item:
+        raise ConfigError(f"override '{item}' must look like section.key=value")
+    dotted, value = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"override '{item}': the key must be section.key, got '{dotted}'")
+    return {parts[0]: {parts[1]: _OverrideText(value.strip())}}
+
+
+class _OverrideText(str):
+    """A value typed on the command line: converted according to the key's declared type."""
+
+
+def merge(config: Config, values: dict[str, Any]) -> Config:
+    """A copy of `config` with `values` ({section: {key: value}}) applied, type-checked."""
+    if not isinstance(values, dict):
+        raise ConfigError("a config must be a table of sections")
+    sections = {f.name: f for f in dataclasses.fields(config)}
+    updates = {}
+    for name, table in values.items():
+        if name not in sections:
+            raise ConfigError(f"unknown config section '{name}': known sections are "
+                              f"{', '.join(sections)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"config section '{name}' must be a table of keys")
+        section = getattr(config, name)
+        hints = typing.get_type_hints(type(section))
+        known = {f.name for f in dataclasses.fields(section)}
+        changes = {}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"unknown config key '{name}.{key}': known keys are "
+                                  f"{', '.join(sorted(known))}")
+            changes[key] = _convert(value, hints[key], f"{name}.{key}")
+        updates[name] = dataclasses.replace(section, **changes)
+    return dataclasses.replace(config, **updates)
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    """Check (file values) or parse (override text) `value` against a type hint."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and (value is None or (isinstance(value, _OverrideText)
+                                                     and value.lower() in ("none", "null"))):
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], key)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: must be one of {', '.join(map(str, args))}; got {value!r}")
+        return str(value)
+    if origin is tuple:
+        if isinstance(value, _OverrideText):
+            value = [v for v in value.strip("()[]").split(",") if v.strip()]
+            value = [_OverrideText(v.strip()) for v in value]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: must be a list, got {value!r}")
+        return tuple(_convert(v, args[0], key) for v in value)
+    if hint is bool:
+        if isinstance(value, _OverrideText):
+            if value.lower() in ("true", "1", "yes", "on"):
+                return True
+            if value.lower() in ("false", "0", "no", "off"):
+                return False
+        elif isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, _OverrideText):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        elif isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: must be an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, _OverrideText):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: must be a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return str(value)
+        raise ConfigError(f"{key}: must be a string, got {value!r}")
+    raise ConfigError(f"{key}: unsupported type {hint}")
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """Plain nested dicts (JSON-ready) of a config; `merge(Config(), to_dict(c)) == c`."""
+    return dataclasses.asdict(config)
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the resolved config as JSON, atomically."""
+    from ucgen.io.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(to_dict(config), indent=2) + "\n")
+
+
+def load_saved_config(path: Path) -> Config:
+    """Read a config.json written by `save_config`."""
+    return merge(Config(), read_file(path)).check()

@@ -1,0 +1,157 @@
+"""Every configurable value, as dataclasses: one section per part of the system.
+
+A run is fully described by one `Config`; its resolved form is saved as `config.json` in
+the run folder. Each section validates its own ranges in `check()` so that a bad value is
+rejected with a message naming its key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ucgen.errors import ConfigError
+
+Method = Literal["cofi", "rcg", "uncond", "labels"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def _require(ok: bool, key: str, msg: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {msg}")
+
+
+@dataclass
+class DataConfig:
+    """Where the training images come from (`ucgen.data.load_dataset`)."""
+
+    source: str = "digits"
+    resolution: int | None = None
+    root: str | None = None
+    limit: int | None = None  # use only the first N training images (tests, quick runs)
+
+    def check(self) -> None:
+        _require(self.resolution is None or 4 <= self.resolution <= 1024,
+                 "data.resolution", f"must be in [4, 1024], got {self.resolution}")
+        _require(self.limit is None or self.limit > 0, "data.limit",
+                 f"must be positive, got {self.limit}")
+
+
+@dataclass
+class Stage1Config:
+    """CoFi-UCGen stage 1: generator, encoder and joint discriminator (adversarial reciprocal
+    learning) that define the bit-codes and fine vectors."""
+
+    bits: int = 4  # K: coarse code length, 2**K codes
+    fine_dim: int = 16  # D: fine vector size
+    width: int = 32  # base channel count of G, E and D
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 2e-4
+    ema: float = 0.999
+
+    def check(self) -> None:
+        _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
+        _require(1 <= self.fine_dim <= 512, "stage1.fine_dim",
+                 f"must be in [1, 512], got {self.fine_dim}")
+        _require(self.width >= 4, "stage1.width", f"must be >= 4, got {self.width}")
+        _require(self.steps >= 0, "stage1.steps", f"must be >= 0, got {self.steps}")
+        _require(self.batch_size >= 2, "stage1.batch_size",
+                 f"must be >= 2, got {self.batch_size}")
+        _require(0 < self.lr < 1, "stage1.lr", f"must be in (0, 1), got {self.lr}")
+        _require(0 <= self.ema < 1, "stage1.ema", f"must be in [0, 1), got {self.ema}")
+
+
+@dataclass
+class DiffusionConfig:
+    """Stage 2: the (HM-)UNet pixel generator and its diffusion training."""
+
+    width: int = 32
+    channel_mult: tuple[int, ...] = (1, 2, 2)
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 2e-4
+    ema: float = 0.999
+    drop_coarse: float = 0.1  # probability of dropping the coarse condition in training
+    drop_fine: float = 0.2  # probability of dropping the fine condition in training
+
+    def check(self) -> None:
+        _require(self.width >= 4, "diffusion.width", f"must be >= 4, got {self.width}")
+        _require(len(self.channel_mult) >= 1 and all(m >= 1 for m in self.channel_mult),
+                 "diffusion.channel_mult", f"must be positive integers, got {self.channel_mult}")
+        _require(self.steps >= 0, "diffusion.steps", f"must be >= 0, got {self.steps}")
+        _require(self.batch_size >= 1, "diffusion.batch_size",
+                 f"must be >= 1, got {self.batch_size}")
+        _require(0 < self.lr < 1, "diffusion.lr", f"must be in (0, 1), got {self.lr}")
+        _require(0 <= self.ema < 1, "diffusion.ema", f"must be in [0, 1), got {self.ema}")
+        for key in ("drop_coarse", "drop_fine"):
+            value = getattr(self, key)
+            _require(0 <= value <= 1, f"diffusion.{key}", f"must be in [0, 1], got {value}")
+
+
+@dataclass
+class SampleConfig:
+    """Sampling defaults for the pixel generator."""
+
+    steps: int = 18
+    guidance: float = 1.0  # classifier-free guidance scale; 1 = no guidance
+    batch_size: int = 256
+
+    def check(self) -> None:
+        _require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
+        _require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
+        _require(self.batch_size >= 1, "sample.batch_size",
+                 f"must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation: how many samples, which feature network."""
+
+    num_samples: int = 10000
+    features: Literal["reference", "inception"] = "reference"
+
+    def check(self) -> None:
+        _require(self.num_samples >= 2, "eval.num_samples",
+                 f"must be >= 2, got {self.num_samples}")
+        _require(self.features in ("reference", "inception"), "eval.features",
+                 f"must be 'reference' or 'inception', got {self.features!r}")
+
+
+@dataclass
+class TrainConfig:
+    """What to train and the shared training settings."""
+
+    method: Method = "cofi"
+    seed: int = 0
+    device: Device = "auto"
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+
+    def check(self) -> None:
+        _require(self.method in ("cofi", "rcg", "uncond", "labels"), "train.method",
+                 f"must be one of cofi, rcg, uncond, labels; got {self.method!r}")
+        _require(self.device in ("auto", "cpu", "cuda"), "train.device",
+                 f"must be auto, cpu or cuda; got {self.device!r}")
+        for key in ("log_every", "sample_every", "checkpoint_every"):
+            value = getattr(self, key)
+            _require(value >= 1, f"train.{key}", f"must be >= 1, got {value}")
+
+
+@dataclass
+class Config:
+    """A whole run: data, both stages, sampling, evaluation and training settings."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def check(self) -> Config:
+        for section in (self.data, self.stage1, self.diffusion, self.sample, self.eval,
+                        self.train):
+            section.check()
+        return self

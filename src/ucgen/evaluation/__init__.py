@@ -1,0 +1,1 @@
+"""Evaluation with labels: reference network, generation, clustering and control metrics."""

@@ -1,0 +1,1 @@
+"""Files: atomic writes, safetensors components, training state and run folders."""

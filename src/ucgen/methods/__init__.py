@@ -1,0 +1,1 @@
+"""Methods as choices of three parts: semantic encoder, condition sampler, pixel generator."""

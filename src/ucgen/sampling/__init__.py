@@ -1,0 +1,1 @@
+"""Sampling pipelines: conditions in, images out (no training, no weights of their own)."""
