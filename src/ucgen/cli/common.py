@@ -9,13 +9,23 @@ from ucgen.config import Config, load_config, preset_names
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """--preset, --config FILE and repeated --set section.key=value."""
-    parser.add_argument("--preset", default=None,
-                        help=f"named preset from configs/ ({', '.join(preset_names())})")
-    parser.add_argument("--config", default=None, metavar="FILE",
-                        help="TOML or JSON config file applied after the preset")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE",
-                        help="override one config value (repeatable), e.g. --set stage1.bits=4")
+    parser.add_argument(
+        "--preset", default=None, help=f"named preset from configs/ ({', '.join(preset_names())})"
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="TOML or JSON config file applied after the preset",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value (repeatable), e.g. --set stage1.bits=4",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -24,10 +34,16 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """--data SOURCE, --resolution and --data-root for commands that read a data set."""
-    parser.add_argument("--data", required=required, metavar="SOURCE",
-                        help="data set name (digits, shapes, fashion-mnist, mnist, cifar10) "
-                        "or a path (folder of images, .npz, IDX or CIFAR folder)")
-    parser.add_argument("--resolution", type=int, default=None,
-                        help="resize images to this square size")
-    parser.add_argument("--data-root", default=None, metavar="DIR",
-                        help="folder holding a named data set's files")
+    parser.add_argument(
+        "--data",
+        required=required,
+        metavar="SOURCE",
+        help="data set name (digits, shapes, fashion-mnist, mnist, cifar10) "
+        "or a path (folder of images, .npz, IDX or CIFAR folder)",
+    )
+    parser.add_argument(
+        "--resolution", type=int, default=None, help="resize images to this square size"
+    )
+    parser.add_argument(
+        "--data-root", default=None, metavar="DIR", help="folder holding a named data set's files"
+    )

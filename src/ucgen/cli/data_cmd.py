@@ -12,29 +12,45 @@ from ucgen.report.grid import save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    data = sub.add_parser("data", help="inspect data sets",
-                          description="Inspect image data sets without training anything.")
+    data = sub.add_parser(
+        "data",
+        help="inspect data sets",
+        description="Inspect image data sets without training anything.",
+    )
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     info = data_sub.add_parser(
-        "info", help="print counts, shape, channels, labels and write a preview grid",
+        "info",
+        help="print counts, shape, channels, labels and write a preview grid",
         description="Load a data set, print its size, image shape, channels, label presence "
-        "and class balance, and write a preview grid PNG.")
+        "and class balance, and write a preview grid PNG.",
+    )
     info.add_argument("source", help="data set name or path")
-    info.add_argument("--split", choices=["train", "test"], default="train",
-                      help="which split to inspect (default: train)")
-    info.add_argument("--resolution", type=int, default=None,
-                      help="resize images to this square size")
-    info.add_argument("--data-root", default=None, metavar="DIR",
-                      help="folder holding a named data set's files")
-    info.add_argument("--preview", default=None, metavar="PNG",
-                      help="where to write the preview grid (default: preview-NAME.png)")
+    info.add_argument(
+        "--split",
+        choices=["train", "test"],
+        default="train",
+        help="which split to inspect (default: train)",
+    )
+    info.add_argument(
+        "--resolution", type=int, default=None, help="resize images to this square size"
+    )
+    info.add_argument(
+        "--data-root", default=None, metavar="DIR", help="folder holding a named data set's files"
+    )
+    info.add_argument(
+        "--preview",
+        default=None,
+        metavar="PNG",
+        help="where to write the preview grid (default: preview-NAME.png)",
+    )
     info.add_argument("--n", type=int, default=64, help="images in the preview (default: 64)")
     info.set_defaults(func=run_info)
 
 
 def run_info(args: argparse.Namespace) -> int:
-    ds = load_dataset(args.source, split=args.split, resolution=args.resolution,
-                      root=args.data_root)
+    ds = load_dataset(
+        args.source, split=args.split, resolution=args.resolution, root=args.data_root
+    )
     c, h, w = ds.shape
     print(f"data set     {ds.name} ({args.split})")
     print(f"images       {len(ds)}")

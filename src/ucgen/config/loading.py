@@ -35,8 +35,9 @@ def load_config(
     if preset is not None:
         path = PRESET_DIR / f"{preset}.toml"
         if not path.is_file():
-            raise ConfigError(f"unknown preset '{preset}': known presets are "
-                              f"{', '.join(preset_names())}")
+            raise ConfigError(
+                f"unknown preset '{preset}': known presets are {', '.join(preset_names())}"
+            )
         config = merge(config, read_file(path))
     if file is not None:
         config = merge(config, read_file(Path(file)))
@@ -81,8 +82,9 @@ def merge(config: Config, values: dict[str, Any]) -> Config:
     updates = {}
     for name, table in values.items():
         if name not in sections:
-            raise ConfigError(f"unknown config section '{name}': known sections are "
-                              f"{', '.join(sections)}")
+            raise ConfigError(
+                f"unknown config section '{name}': known sections are {', '.join(sections)}"
+            )
         if not isinstance(table, dict):
             raise ConfigError(f"config section '{name}' must be a table of keys")
         section = getattr(config, name)
@@ -91,8 +93,9 @@ def merge(config: Config, values: dict[str, Any]) -> Config:
         changes = {}
         for key, value in table.items():
             if key not in known:
-                raise ConfigError(f"unknown config key '{name}.{key}': known keys are "
-                                  f"{', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"unknown config key '{name}.{key}': known keys are {', '.join(sorted(known))}"
+                )
             changes[key] = _convert(value, hints[key], f"{name}.{key}")
         updates[name] = dataclasses.replace(section, **changes)
     return dataclasses.replace(config, **updates)
@@ -103,8 +106,10 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        if type(None) in args and (value is None or (isinstance(value, _OverrideText)
-                                                     and value.lower() in ("none", "null"))):
+        if type(None) in args and (
+            value is None
+            or (isinstance(value, _OverrideText) and value.lower() in ("none", "null"))
+        ):
             return None
         inner = [a for a in args if a is not type(None)]
         return _convert(value, inner[0], key)

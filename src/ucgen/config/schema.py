@@ -31,10 +31,16 @@ class DataConfig:
     limit: int | None = None  # use only the first N training images (tests, quick runs)
 
     def check(self) -> None:
-        _require(self.resolution is None or 4 <= self.resolution <= 1024,
-                 "data.resolution", f"must be in [4, 1024], got {self.resolution}")
-        _require(self.limit is None or self.limit > 0, "data.limit",
-                 f"must be positive, got {self.limit}")
+        _require(
+            self.resolution is None or 4 <= self.resolution <= 1024,
+            "data.resolution",
+            f"must be in [4, 1024], got {self.resolution}",
+        )
+        _require(
+            self.limit is None or self.limit > 0,
+            "data.limit",
+            f"must be positive, got {self.limit}",
+        )
 
 
 @dataclass
@@ -52,12 +58,14 @@ class Stage1Config:
 
     def check(self) -> None:
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
-        _require(1 <= self.fine_dim <= 512, "stage1.fine_dim",
-                 f"must be in [1, 512], got {self.fine_dim}")
+        _require(
+            1 <= self.fine_dim <= 512,
+            "stage1.fine_dim",
+            f"must be in [1, 512], got {self.fine_dim}",
+        )
         _require(self.width >= 4, "stage1.width", f"must be >= 4, got {self.width}")
         _require(self.steps >= 0, "stage1.steps", f"must be >= 0, got {self.steps}")
-        _require(self.batch_size >= 2, "stage1.batch_size",
-                 f"must be >= 2, got {self.batch_size}")
+        _require(self.batch_size >= 2, "stage1.batch_size", f"must be >= 2, got {self.batch_size}")
         _require(0 < self.lr < 1, "stage1.lr", f"must be in (0, 1), got {self.lr}")
         _require(0 <= self.ema < 1, "stage1.ema", f"must be in [0, 1), got {self.ema}")
 
@@ -77,11 +85,15 @@ class DiffusionConfig:
 
     def check(self) -> None:
         _require(self.width >= 4, "diffusion.width", f"must be >= 4, got {self.width}")
-        _require(len(self.channel_mult) >= 1 and all(m >= 1 for m in self.channel_mult),
-                 "diffusion.channel_mult", f"must be positive integers, got {self.channel_mult}")
+        _require(
+            len(self.channel_mult) >= 1 and all(m >= 1 for m in self.channel_mult),
+            "diffusion.channel_mult",
+            f"must be positive integers, got {self.channel_mult}",
+        )
         _require(self.steps >= 0, "diffusion.steps", f"must be >= 0, got {self.steps}")
-        _require(self.batch_size >= 1, "diffusion.batch_size",
-                 f"must be >= 1, got {self.batch_size}")
+        _require(
+            self.batch_size >= 1, "diffusion.batch_size", f"must be >= 1, got {self.batch_size}"
+        )
         _require(0 < self.lr < 1, "diffusion.lr", f"must be in (0, 1), got {self.lr}")
         _require(0 <= self.ema < 1, "diffusion.ema", f"must be in [0, 1), got {self.ema}")
         for key in ("drop_coarse", "drop_fine"):
@@ -100,8 +112,7 @@ class SampleConfig:
     def check(self) -> None:
         _require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
         _require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
-        _require(self.batch_size >= 1, "sample.batch_size",
-                 f"must be >= 1, got {self.batch_size}")
+        _require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
 
 
 @dataclass
@@ -112,10 +123,12 @@ class EvalConfig:
     features: Literal["reference", "inception"] = "reference"
 
     def check(self) -> None:
-        _require(self.num_samples >= 2, "eval.num_samples",
-                 f"must be >= 2, got {self.num_samples}")
-        _require(self.features in ("reference", "inception"), "eval.features",
-                 f"must be 'reference' or 'inception', got {self.features!r}")
+        _require(self.num_samples >= 2, "eval.num_samples", f"must be >= 2, got {self.num_samples}")
+        _require(
+            self.features in ("reference", "inception"),
+            "eval.features",
+            f"must be 'reference' or 'inception', got {self.features!r}",
+        )
 
 
 @dataclass
@@ -130,10 +143,16 @@ class TrainConfig:
     checkpoint_every: int = 500
 
     def check(self) -> None:
-        _require(self.method in ("cofi", "rcg", "uncond", "labels"), "train.method",
-                 f"must be one of cofi, rcg, uncond, labels; got {self.method!r}")
-        _require(self.device in ("auto", "cpu", "cuda"), "train.device",
-                 f"must be auto, cpu or cuda; got {self.device!r}")
+        _require(
+            self.method in ("cofi", "rcg", "uncond", "labels"),
+            "train.method",
+            f"must be one of cofi, rcg, uncond, labels; got {self.method!r}",
+        )
+        _require(
+            self.device in ("auto", "cpu", "cuda"),
+            "train.device",
+            f"must be auto, cpu or cuda; got {self.device!r}",
+        )
         for key in ("log_every", "sample_every", "checkpoint_every"):
             value = getattr(self, key)
             _require(value >= 1, f"train.{key}", f"must be >= 1, got {value}")
@@ -151,7 +170,6 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def check(self) -> Config:
-        for section in (self.data, self.stage1, self.diffusion, self.sample, self.eval,
-                        self.train):
+        for section in (self.data, self.stage1, self.diffusion, self.sample, self.eval, self.train):
             section.check()
         return self

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ucgen.errors import CheckpointError
@@ -40,7 +40,7 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"weights not found: {path}")
     try:
         return load_file(str(path))
-    except (SafetensorsError, OSError, ValueError) as err:
+    except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
 
 
@@ -54,8 +54,9 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: s
         if missing:
             parts.append(f"missing {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
         if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:5])}"
-                         + (" ..." if len(unexpected) > 5 else ""))
+            parts.append(
+                f"unexpected {', '.join(unexpected[:5])}" + (" ..." if len(unexpected) > 5 else "")
+            )
         raise CheckpointError(f"{source} does not match the model: {'; '.join(parts)}")
     for key, value in state.items():
         if own[key].shape != value.shape:

@@ -37,20 +37,25 @@ class Condition:
         return 0
 
     def to(self, device: torch.device | str) -> Condition:
-        return Condition(*(None if t is None else t.to(device)
-                           for t in (self.coarse, self.fine, self.code)))
+        return Condition(
+            *(None if t is None else t.to(device) for t in (self.coarse, self.fine, self.code))
+        )
 
     def slice(self, index: slice | torch.Tensor) -> Condition:
-        return Condition(*(None if t is None else t[index]
-                           for t in (self.coarse, self.fine, self.code)))
+        return Condition(
+            *(None if t is None else t[index] for t in (self.coarse, self.fine, self.code))
+        )
 
     @staticmethod
     def cat(parts: list[Condition]) -> Condition:
         def join(ts: list[torch.Tensor | None]) -> torch.Tensor | None:
             return None if ts[0] is None else torch.cat(ts)  # type: ignore[arg-type]
 
-        return Condition(join([p.coarse for p in parts]), join([p.fine for p in parts]),
-                         join([p.code for p in parts]))
+        return Condition(
+            join([p.coarse for p in parts]),
+            join([p.fine for p in parts]),
+            join([p.code for p in parts]),
+        )
 
 
 @runtime_checkable
@@ -67,5 +72,4 @@ class SemanticEncoder(Protocol):
 class ConditionSampler(Protocol):
     """Draws conditions to generate from; `code` fixes the discrete kind where there is one."""
 
-    def sample(self, n: int, generator: torch.Generator,
-               code: int | None = None) -> Condition: ...
+    def sample(self, n: int, generator: torch.Generator, code: int | None = None) -> Condition: ...

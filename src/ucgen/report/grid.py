@@ -11,8 +11,9 @@ from PIL import Image
 from ucgen.io.atomic import atomic_write
 
 
-def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1,
-              scale: int = 1) -> np.ndarray:
+def make_grid(
+    images: np.ndarray, ncols: int | None = None, pad: int = 1, scale: int = 1
+) -> np.ndarray:
     """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, C) uint8 image.
 
     ncols defaults to a near-square layout; `scale` enlarges each pixel (nearest neighbour),
@@ -30,12 +31,13 @@ def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1,
     for i in range(n):
         r, q = divmod(i, ncols)
         y, x = pad + r * (h + pad), pad + q * (w + pad)
-        grid[y:y + h, x:x + w] = images[i]
+        grid[y : y + h, x : x + w] = images[i]
     return grid
 
 
-def save_grid(images: np.ndarray, path: str | Path, ncols: int | None = None,
-              scale: int | None = None) -> Path:
+def save_grid(
+    images: np.ndarray, path: str | Path, ncols: int | None = None, scale: int | None = None
+) -> Path:
     """Write a grid PNG of (N, H, W, C) uint8 images; small images are enlarged to >= 32 px."""
     if scale is None:
         scale = max(1, 32 // images.shape[1])

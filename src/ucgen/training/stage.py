@@ -19,8 +19,9 @@ class TrainingStage(Protocol):
     batch_size: int
     total_steps: int
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor | None,
-                   step: int) -> dict[str, float]:
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
         """One optimisation step on a batch (B, C, H, W) in [-1, 1]; returns scalar losses.
 
         labels are passed only to the label-oracle baseline; every other stage ignores them.

@@ -1,0 +1,111 @@
+"""The one training loop, for every stage of every method (nanoGPT-style: read it top to bottom).
+
+The loop owns what is common to all stages: data order, logging, previews, checkpoints,
+resume and the divergence guard. What a step does is the stage's business.
+
+Data order is a pure function of (seed, step): batch `s` is slice `s % per_epoch` of the
+permutation drawn for epoch `s // per_epoch`. Together with the RNG state saved in each
+checkpoint this makes a resumed run continue exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+
+from ucgen.data import ImageDataset
+from ucgen.errors import TrainingError
+from ucgen.io.runs import Run
+from ucgen.report.grid import save_grid
+from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from ucgen.training.stage import TrainingStage
+
+
+@dataclass
+class LoopSettings:
+    """How often the loop logs, previews and checkpoints, and how it seeds data order."""
+
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    progress: bool = True
+
+
+def batch_indices(step: int, n: int, batch_size: int, seed: int) -> torch.Tensor:
+    """Indices of the images in batch `step` (each epoch a fresh seeded permutation)."""
+    per_epoch = max(1, n // batch_size)
+    epoch, offset = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    if n < batch_size:
+        return perm
+    return perm[offset * batch_size : (offset + 1) * batch_size]
+
+
+def train_stage(
+    stage: TrainingStage,
+    data: ImageDataset,
+    run: Run,
+    settings: LoopSettings,
+    device: torch.device,
+    resume: bool = True,
+) -> int:
+    """Train `stage` for `stage.total_steps` steps on `data`; returns the last step done.
+
+    With `resume`, continues from the newest complete checkpoint of this stage in `run`.
+    A final checkpoint is always written, so a finished stage can be loaded for sampling.
+    """
+    folder = run.checkpoints / stage.name
+    step = 0
+    latest = latest_checkpoint(folder) if resume else None
+    if latest is not None:
+        step = load_checkpoint(stage, latest)
+    if step >= stage.total_steps:
+        return step
+    if latest is None:
+        torch.manual_seed(settings.seed)
+
+    images = data.tensors()  # (N, C, H, W) in [-1, 1], kept in memory
+    labels = None if data.labels is None else torch.from_numpy(data.labels)
+    bar = tqdm(
+        total=stage.total_steps,
+        initial=step,
+        desc=stage.name,
+        dynamic_ncols=True,
+        disable=not settings.progress,
+    )
+    running: dict[str, float] = {}
+    count = 0
+    while step < stage.total_steps:
+        index = batch_indices(step, len(images), stage.batch_size, settings.seed)
+        x = images[index].to(device, non_blocking=True)
+        y = None if labels is None else labels[index].to(device)
+        losses = stage.train_step(x, y, step)
+        step += 1
+        for key, value in losses.items():
+            if not math.isfinite(value):
+                kept = latest_checkpoint(folder)
+                raise TrainingError(
+                    f"stage '{stage.name}' diverged: loss '{key}' became {value} at step "
+                    f"{step}. Training stopped; the last good checkpoint is kept "
+                    f"({kept or 'none yet'}). Resume with a lower learning rate, e.g. "
+                    f"`ucgen train --resume {run.path} --set SECTION.lr=...`."
+                )
+            running[key] = running.get(key, 0.0) + value
+        count += 1
+        if step % settings.log_every == 0 or step == stage.total_steps:
+            means = {k: v / count for k, v in running.items()}
+            run.log({"stage": stage.name, "step": step, **means})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+            running, count = {}, 0
+        if step % settings.sample_every == 0 or step == stage.total_steps:
+            preview = stage.preview(torch.Generator().manual_seed(settings.seed))
+            save_grid(preview, run.samples / f"{stage.name}-step{step:07d}.png")
+        if step % settings.checkpoint_every == 0 or step == stage.total_steps:
+            save_checkpoint(stage, folder, step)
+        bar.update(1)
+    bar.close()
+    return step

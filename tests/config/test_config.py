@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+from ucgen.config import Config, load_config, load_saved_config, preset_names, save_config
+from ucgen.errors import ConfigError
+
+
+def test_presets_exist_and_load():
+    assert {"tiny", "digits", "fmnist"} <= set(preset_names())
+    for name in preset_names():
+        assert isinstance(load_config(name), Config)
+    assert load_config("tiny").data.source == "shapes"
+
+
+def test_overrides_are_typed():
+    c = load_config(
+        "tiny",
+        overrides=[
+            "stage1.bits=3",
+            "stage1.lr=1e-3",
+            "diffusion.channel_mult=1,2,4",
+            "data.resolution=none",
+            "train.method=uncond",
+        ],
+    )
+    assert c.stage1.bits == 3
+    assert c.stage1.lr == 1e-3
+    assert c.diffusion.channel_mult == (1, 2, 4)
+    assert c.data.resolution is None
+    assert c.train.method == "uncond"
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("stage1.nope=1", "unknown config key 'stage1.nope'"),
+        ("nosection.bits=1", "unknown config section 'nosection'"),
+        ("stage1.bits=four", "stage1.bits: must be an integer"),
+        ("stage1.bits=0", "stage1.bits: must be in [1, 12]"),
+        ("diffusion.drop_fine=1.5", "diffusion.drop_fine"),
+        ("train.method=gan", "train.method: must be one of"),
+        ("stage1bits", "section.key=value"),
+    ],
+)
+def test_bad_overrides_name_the_key(override, needle):
+    with pytest.raises(ConfigError, match=None) as err:
+        load_config("tiny", overrides=[override])
+    assert needle in str(err.value)
+
+
+def test_unknown_preset_lists_known():
+    with pytest.raises(ConfigError, match="known presets are .*tiny"):
+        load_config("huge")
+
+
+def test_file_layer_and_strictness(tmp_path):
+    good = tmp_path / "c.toml"
+    good.write_text("[stage1]\nbits = 5\n[sample]\nguidance = 2\n")
+    c = load_config("tiny", good)
+    assert c.stage1.bits == 5 and c.sample.guidance == 2.0
+    bad = tmp_path / "b.toml"
+    bad.write_text("[stage1]\nbits = 'x'\n")
+    with pytest.raises(ConfigError, match="stage1.bits: must be an integer"):
+        load_config(None, bad)
+    broken = tmp_path / "x.toml"
+    broken.write_text("[stage1\n")
+    with pytest.raises(ConfigError, match="not a valid config file"):
+        load_config(None, broken)
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(None, tmp_path / "missing.toml")
+
+
+def test_saved_config_round_trips(tmp_path):
+    c = load_config("fmnist", overrides=["stage1.bits=3"])
+    save_config(c, tmp_path / "config.json")
+    assert json.loads((tmp_path / "config.json").read_text())["stage1"]["bits"] == 3
+    assert load_saved_config(tmp_path / "config.json") == c

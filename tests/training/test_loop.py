@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from ucgen.config import load_config
+from ucgen.data import ImageDataset
+from ucgen.errors import TrainingError
+from ucgen.io.runs import Run
+from ucgen.training.checkpoints import complete_checkpoints
+from ucgen.training.loop import LoopSettings, batch_indices, train_stage
+
+from .toy_stage import ToyStage
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return ImageDataset(rng.integers(0, 256, (40, 4, 4, 1), dtype=np.uint8), None, "toy")
+
+
+def settings(**kw):
+    return LoopSettings(
+        seed=3, log_every=2, sample_every=5, checkpoint_every=3, progress=False, **kw
+    )
+
+
+def test_loss_falls_and_run_folder_describes_itself(tmp_path, data):
+    run = Run.create("r", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=60)
+    assert train_stage(stage, data, run, settings(), CPU) == 60
+    losses = [r["loss"] for r in run.read_metrics()]
+    assert len(losses) == 30 and losses[-1] < 0.5 * losses[0]
+    assert (run.samples / "toy-step0000060.png").is_file()
+    names = [p.name for p in complete_checkpoints(run.checkpoints / "toy")]
+    assert names == ["step-0000057", "step-0000060"]  # older ones pruned
+
+
+def test_resume_is_bit_exact(tmp_path, data):
+    straight = ToyStage(data.shape, total_steps=10)
+    train_stage(straight, data, Run.create("a", load_config("tiny"), tmp_path), settings(), CPU)
+
+    run = Run.create("b", load_config("tiny"), tmp_path)
+    first = ToyStage(data.shape, total_steps=6)  # stops after the step-6 checkpoint
+    train_stage(first, data, run, settings(), CPU)
+    torch.manual_seed(999)  # a fresh process would have another RNG state
+    resumed = ToyStage(data.shape, total_steps=10)
+    assert train_stage(resumed, data, run, settings(), CPU) == 10
+    for a, b in zip(straight.net.parameters(), resumed.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path, data):
+    run = Run.create("d", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, blow_up_at=7)
+    with pytest.raises(TrainingError, match="loss 'loss' became nan at step 8.*step-0000006"):
+        train_stage(stage, data, run, settings(), CPU)
+    assert [p.name for p in complete_checkpoints(run.checkpoints / "toy")][-1] == "step-0000006"
+
+
+def test_batch_order_is_a_function_of_seed_and_step():
+    a = batch_indices(5, 100, 8, seed=1)
+    assert torch.equal(a, batch_indices(5, 100, 8, seed=1))
+    assert not torch.equal(a, batch_indices(5, 100, 8, seed=2))
+    epoch = torch.cat([batch_indices(s, 100, 10, seed=1) for s in range(10)])
+    assert sorted(epoch.tolist()) == list(range(100))

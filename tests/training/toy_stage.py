@@ -1,0 +1,47 @@
+"""A minimal TrainingStage for loop tests: a denoising linear autoencoder (uses the RNG)."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ucgen.data import to_uint8
+from ucgen.io.checkpoint import save_weights
+
+
+class ToyStage:
+    name = "toy"
+
+    def __init__(self, shape, total_steps=10, batch_size=8, lr=1e-2, blow_up_at=None):
+        torch.manual_seed(123)
+        c, h, w = shape
+        self.shape = shape
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(c * h * w, c * h * w))
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.total_steps = total_steps
+        self.batch_size = batch_size
+        self.blow_up_at = blow_up_at
+
+    def train_step(self, images, labels, step):
+        noisy = images + 0.1 * torch.randn_like(images)
+        loss = (self.net(noisy) - images.flatten(1)).pow(2).mean()
+        if self.blow_up_at is not None and step >= self.blow_up_at:
+            loss = loss * float("nan")
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item()}
+
+    def state_dict(self):
+        return {"net": self.net.state_dict(), "opt": self.opt.state_dict()}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["net"])
+        self.opt.load_state_dict(state["opt"])
+
+    def save(self, folder: Path):
+        save_weights(self.net, folder / "model.safetensors")
+
+    def preview(self, generator) -> np.ndarray:
+        x = torch.rand((4, *self.shape), generator=generator) * 2 - 1
+        return to_uint8(x)
