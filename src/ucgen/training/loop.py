@@ -3,6 +3,9 @@
 The loop owns what is common to all stages: data order, logging, previews, checkpoints,
 resume and the divergence guard. What a step does is the stage's business.
 
+Under `torchrun` every rank runs this same loop on its shard of each global batch; losses are
+averaged over ranks and only rank 0 writes logs, pictures and checkpoints.
+
 Data order is a pure function of (seed, step): batch `s` is slice `s % per_epoch` of the
 permutation drawn for epoch `s // per_epoch`. Together with the RNG state saved in each
 checkpoint this makes a resumed run continue exactly as an uninterrupted one would.
@@ -20,6 +23,7 @@ from ucgen.data import ImageDataset
 from ucgen.errors import TrainingError
 from ucgen.io.runs import Run
 from ucgen.report.grid import save_grid
+from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from ucgen.training.stage import TrainingStage
 
@@ -66,7 +70,8 @@ def train_stage(
     if step >= stage.total_steps:
         return step
     if latest is None:
-        torch.manual_seed(settings.seed)
+        torch.manual_seed(settings.seed + dist.rank())
+    main = dist.is_main()
 
     images = data.tensors()  # (N, C, H, W) in [-1, 1], kept in memory
     labels = None if data.labels is None else torch.from_numpy(data.labels)
@@ -81,9 +86,10 @@ def train_stage(
     count = 0
     while step < stage.total_steps:
         index = batch_indices(step, len(images), stage.batch_size, settings.seed)
+        index = dist.shard(index, stage.batch_size)
         x = images[index].to(device, non_blocking=True)
         y = None if labels is None else labels[index].to(device)
-        losses = stage.train_step(x, y, step)
+        losses = dist.mean_over_ranks(stage.train_step(x, y, step))
         step += 1
         for key, value in losses.items():
             if not math.isfinite(value):
@@ -96,16 +102,19 @@ def train_stage(
                 )
             running[key] = running.get(key, 0.0) + value
         count += 1
-        if step % settings.log_every == 0 or step == stage.total_steps:
+        last = step == stage.total_steps
+        if main and (step % settings.log_every == 0 or last):
             means = {k: v / count for k, v in running.items()}
             run.log({"stage": stage.name, "step": step, **means})
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
             running, count = {}, 0
-        if step % settings.sample_every == 0 or step == stage.total_steps:
+        if main and (step % settings.sample_every == 0 or last):
             preview = stage.preview(torch.Generator().manual_seed(settings.seed))
             save_grid(preview, run.samples / f"{stage.name}-step{step:07d}.png")
-        if step % settings.checkpoint_every == 0 or step == stage.total_steps:
-            save_checkpoint(stage, folder, step)
+        if step % settings.checkpoint_every == 0 or last:
+            if main:
+                save_checkpoint(stage, folder, step)
+            dist.barrier()
         bar.update(1)
     bar.close()
     return step
