@@ -25,7 +25,7 @@ def load_digits(
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     labels = bunch.target.astype(np.int64)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(images))
-    n_test = int(round(len(images) * TEST_FRACTION))
+    n_test = round(len(images) * TEST_FRACTION)
     index = order[:n_test] if split == "test" else order[n_test:]
     images = images[np.sort(index)]
     labels = labels[np.sort(index)]
