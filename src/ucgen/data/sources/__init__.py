@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ucgen.data.dataset import ImageDataset
-from ucgen.data.sources import digits  # noqa: F401
+from ucgen.data.sources import digits, shapes  # noqa: F401
 from ucgen.errors import DataError
 
 
