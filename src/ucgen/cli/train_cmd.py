@@ -1,0 +1,95 @@
+"""`ucgen train`: train a method into a new run folder, or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch.distributed as tdist
+
+from ucgen.cli.common import add_config_args
+from ucgen.config import Config, load_config, merge, save_config, to_dict
+from ucgen.config.loading import parse_override
+from ucgen.io.runs import Run
+from ucgen.training import distributed as dist
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a method (CoFi-UCGen, RCG, baselines) on a data set",
+        description="Train every stage of a method into runs/NAME: metrics.jsonl, sample "
+        "grids and checkpoints as it goes. A killed run continues with --resume. Launch with "
+        "torchrun for several processes or machines.",
+    )
+    add_config_args(p)
+    p.add_argument(
+        "--method", default=None, help="method to train (sets train.method): cofi, uncond or labels"
+    )
+    p.add_argument(
+        "--data", default=None, metavar="SOURCE", help="data set name or path (sets data.source)"
+    )
+    p.add_argument("--name", default=None, help="run name (default: METHOD-DATA)")
+    p.add_argument(
+        "--runs-dir",
+        default="runs",
+        type=Path,
+        help="folder that holds run folders (default: runs)",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN",
+        help="continue the run in this folder from its last complete checkpoint; "
+        "--set values are applied on top of its saved config",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the resolved configuration and exit"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ucgen.training.driver import train_run
+
+    shortcuts = []
+    if args.method is not None:
+        shortcuts.append(f"train.method={args.method}")
+    if args.data is not None:
+        shortcuts.append(f"data.source={args.data}")
+    if args.resume:
+        run = Run.open(args.resume)
+        config = run.config()
+        for item in [*shortcuts, *args.overrides]:
+            config = merge(config, parse_override(item))
+        config.check()
+    else:
+        config = load_config(args.preset, args.config, [*shortcuts, *args.overrides])
+    if args.dry_run:
+        print(json.dumps(to_dict(config), indent=2))
+        return 0
+    if args.resume:
+        if dist.is_main():
+            save_config(config, run.config_path)
+    else:
+        name = args.name or f"{config.train.method}-{Path(config.data.source).stem}"
+        run = _create_run(name, config, args.runs_dir)
+    if dist.is_main():
+        print(f"run folder: {run.path}")
+    train_run(config, run, progress=not args.no_progress)
+    if dist.is_main():
+        print(f"done: {run.path}")
+    dist.cleanup()
+    return 0
+
+
+def _create_run(name: str, config: Config, runs_dir: Path) -> Run:
+    """Rank 0 creates the folder; other ranks learn its name (it may have a suffix)."""
+    dist.init_from_env(dist.local_device(config.train.device))
+    if not tdist.is_initialized():
+        return Run.create(name, config, runs_dir)
+    box = [str(Run.create(name, config, runs_dir).path) if dist.is_main() else None]
+    tdist.broadcast_object_list(box, src=0)
+    return Run(Path(box[0]))

@@ -1,0 +1,64 @@
+"""What a method is: its semantic stages and how to assemble its three parts.
+
+Every method trains the same pixel generator (the HM-UNet) last; before that it may train the
+networks its semantic encoder and condition sampler need (CoFi-UCGen's stage 1, RCG's
+self-supervised encoder and RDM). The training driver, samplers, evaluation and CLI see only
+this interface, never a method's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from ucgen.config import Config
+from ucgen.data import ImageDataset
+from ucgen.methods.parts import Condition, ConditionSampler, SemanticEncoder
+from ucgen.training.stage import TrainingStage
+
+ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition | None]
+
+
+@dataclass
+class Parts:
+    """A method's semantic encoder and condition sampler, and how the pixel generator sees them.
+
+    condition(images, labels) -> the Condition the pixel generator is trained with for a batch
+    (B, C, H, W) in [-1, 1]; labels reach only the label oracle.
+    coarse_dim / fine_dim: sizes of Condition.coarse / Condition.fine (0 = absent).
+    num_codes: how many discrete codes `code` can take (0 = no discrete codes).
+    """
+
+    encoder: SemanticEncoder | None
+    sampler: ConditionSampler | None
+    condition: ConditionFn
+    coarse_dim: int
+    fine_dim: int
+    num_codes: int
+
+
+class Method(Protocol):
+    name: str
+    summary: str
+
+    def semantic_stages(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Iterator[TrainingStage]:
+        """Stages to train before the pixel generator, in order. A stage is built only after
+        the previous one has finished training, so it may load that one's components."""
+        ...
+
+    def fit_parts(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Parts:
+        """Assemble the parts after the semantic stages, fitting and saving anything that is
+        computed from the training images (fine basis, label frequencies) under checkpoints."""
+        ...
+
+    def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
+        """Rebuild the parts of a trained run from its checkpoints alone."""
+        ...

@@ -1,0 +1,53 @@
+"""Train a whole method into a run folder: its semantic stages, then the pixel generator.
+
+This is what `ucgen train` runs. It knows methods only through the `Method` interface.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ucgen.config import Config
+from ucgen.data import ImageDataset, load_dataset
+from ucgen.io.runs import Run
+from ucgen.methods import get_method
+from ucgen.training import distributed as dist
+from ucgen.training.loop import LoopSettings, train_stage
+
+
+def load_training_data(config: Config, split: str = "train") -> ImageDataset:
+    """The configured data set (first `data.limit` images when a limit is set)."""
+    data = load_dataset(
+        config.data.source, split=split, resolution=config.data.resolution, root=config.data.root
+    )
+    if config.data.limit is not None and split == "train":
+        data = data.subset(slice(0, config.data.limit))
+    return data
+
+
+def train_run(config: Config, run: Run, progress: bool = True) -> None:
+    """Train (or resume) every stage of `config.train.method` in `run`.
+
+    Stages already finished in the run are loaded, not retrained, so the same call resumes a
+    killed run from its last complete checkpoint.
+    """
+    from ucgen.training.diffusion_stage import build_diffusion_stage
+
+    device = dist.local_device(config.train.device)
+    dist.init_from_env(device)
+    torch.manual_seed(config.train.seed)
+    data = load_training_data(config)
+    method = get_method(config.train.method)
+    settings = LoopSettings(
+        seed=config.train.seed,
+        log_every=config.train.log_every,
+        sample_every=config.train.sample_every,
+        checkpoint_every=config.train.checkpoint_every,
+        progress=progress,
+    )
+    for stage in method.semantic_stages(config, data, run.checkpoints, device):
+        train_stage(stage, data, run, settings, device)
+    parts = method.fit_parts(config, data, run.checkpoints, device)
+    pixel = build_diffusion_stage(config, data, parts, device)
+    train_stage(pixel, data, run, settings, device)
+    dist.barrier()
