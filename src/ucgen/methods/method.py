@@ -31,6 +31,7 @@ class Parts:
     (B, C, H, W) in [-1, 1]; labels reach only the label oracle.
     coarse_dim / fine_dim: sizes of Condition.coarse / Condition.fine (0 = absent).
     num_codes: how many discrete codes `code` can take (0 = no discrete codes).
+    code_bits: K when codes are bit-codes (coarse = bits in {-1, +1}^K), else 0.
     """
 
     encoder: SemanticEncoder | None
@@ -39,6 +40,7 @@ class Parts:
     coarse_dim: int
     fine_dim: int
     num_codes: int
+    code_bits: int = 0
 
 
 class Method(Protocol):

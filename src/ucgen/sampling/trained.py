@@ -1,0 +1,140 @@
+"""A trained run, ready to use: the Python API that `ucgen sample/traverse/flip/vary/cluster`
+mirror. It holds the method's parts and the EMA HM-UNet and knows nothing of which method
+made them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ucgen.config import Config
+from ucgen.data import to_model_range, to_uint8
+from ucgen.errors import UcgenError
+from ucgen.io.runs import Run
+from ucgen.methods import Parts, get_method
+from ucgen.methods.parts import Condition
+from ucgen.models.hm_unet import HMUNet, load_unet
+from ucgen.sampling.pipeline import generate
+from ucgen.training import distributed as dist
+from ucgen.training.checkpoints import final_components
+
+PIXEL_STAGE = "diffusion"
+
+
+@dataclass
+class TrainedModel:
+    """Parts + pixel generator of a finished run.
+
+    Every method returns uint8 images (N, H, W, C) and the Condition each was made from.
+    """
+
+    config: Config
+    parts: Parts
+    unet: HMUNet
+    run: Run
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> TrainedModel:
+        run = Run.open(path)
+        config = run.config()
+        dev = dist.local_device(device)
+        parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
+        unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
+        return cls(config, parts, unet, run)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.unet.parameters()).device
+
+    def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
+        """n conditions from the method's sampler (None for an unconditional model)."""
+        if self.parts.sampler is None:
+            if code is not None:
+                raise UcgenError("this model has no codes: it is unconditional")
+            return None
+        self.check_code(code)
+        return self.parts.sampler.sample(n, torch.Generator().manual_seed(seed), code=code)
+
+    def render(self, condition: Condition | None, n: int, seed: int = 0,
+               guidance: float | None = None, guidance_fine: float | None = None,
+               steps: int | None = None) -> np.ndarray:
+        """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default."""
+        s = self.config.sample
+        x = generate(
+            self.unet, condition, n, seed,
+            steps=steps or s.steps,
+            guidance_coarse=s.guidance if guidance is None else guidance,
+            guidance_fine=s.guidance_fine if guidance_fine is None else guidance_fine,
+            batch_size=s.batch_size,
+        )
+        return to_uint8(x)
+
+    def sample(self, n: int, seed: int = 0, code: int | None = None,
+               **kw: float | int | None) -> tuple[np.ndarray, Condition | None]:
+        """n images with conditions from the prior (all of one code if `code` is given)."""
+        cond = self.conditions(n, seed, code)
+        return self.render(cond, n, seed, **kw), cond  # type: ignore[arg-type]
+
+    def encode(self, images: np.ndarray) -> Condition:
+        """Conditions of real images (N, H, W, C) uint8 (their bit-codes and fine vectors)."""
+        if self.parts.encoder is None:
+            raise UcgenError("this model has no semantic encoder (it is a baseline whose "
+                             "conditions do not come from images)")
+        x = to_model_range(images).to(self.device)
+        return self.parts.encoder.encode(x).to("cpu")
+
+    def traverse(self, code: int, direction: int, steps: int = 8, seed: int = 0,
+                 span: float = 2.0,
+                 **kw: float | int | None) -> tuple[np.ndarray, Condition]:
+        """One fine-basis direction moved from -span to +span standard deviations, all else
+        fixed (same code, same other coefficients, same noise): a strip of `steps` images."""
+        if self.parts.fine_dim == 0:
+            raise UcgenError("this model has no fine vector to traverse")
+        if not 0 <= direction < self.parts.fine_dim:
+            raise UcgenError(f"direction must be in [0, {self.parts.fine_dim}), got {direction}")
+        spread = self.conditions(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
+        base = self.conditions(1, seed, code)
+        cond = Condition.cat([base] * steps)  # type: ignore[list-item]
+        cond.fine = cond.fine.clone()  # type: ignore[union-attr]
+        cond.fine[:, direction] = torch.linspace(-span, span, steps) * spread  # type: ignore
+        return self.render(cond, steps, seed=seed, **kw), cond
+
+    def flip(self, code: int, bit: int, n: int = 8, seed: int = 0,
+             **kw: float | int | None) -> tuple[np.ndarray, np.ndarray]:
+        """n images of `code` and the same n with bit `bit` flipped (same fine coefficients,
+        same noise): the change one bit makes."""
+        k = self.parts.code_bits
+        if k == 0:
+            raise UcgenError("this model's codes are not bit-codes: there is no bit to flip")
+        if not 0 <= bit < k:
+            raise UcgenError(f"bit must be in [0, {k}), got {bit}")
+        cond = self.conditions(n, seed, code)
+        flipped = Condition(cond.coarse.clone(), cond.fine, cond.code ^ (1 << bit))  # type: ignore
+        flipped.coarse[:, bit] *= -1  # type: ignore[index]
+        return self.render(cond, n, seed, **kw), self.render(flipped, n, seed, **kw)
+
+    def vary(self, image: np.ndarray, n: int = 8, seed: int = 0, keep_fine: bool = True,
+             **kw: float | int | None) -> tuple[np.ndarray, Condition]:
+        """n new images of one real image (1, H, W, C) uint8: its code (and fine vector, if
+        `keep_fine`) kept, new details drawn."""
+        own = self.encode(image)
+        if keep_fine:
+            cond = Condition.cat([own] * n)
+        else:
+            code = None if own.code is None else int(own.code[0])
+            cond = self.conditions(n, seed, code)  # type: ignore[assignment]
+            if own.coarse is not None and own.code is None:  # continuous coarse: keep it
+                cond.coarse = own.coarse.repeat(n, 1)
+        return self.render(cond, n, seed, **kw), cond
+
+    def check_code(self, code: int | None) -> None:
+        if code is None:
+            return
+        if self.parts.num_codes == 0:
+            raise UcgenError("this model has no discrete codes")
+        if not 0 <= code < self.parts.num_codes:
+            raise UcgenError(f"code must be in [0, {self.parts.num_codes}), got {code}")
