@@ -59,13 +59,22 @@ class TrainedModel:
         self.check_code(code)
         return self.parts.sampler.sample(n, torch.Generator().manual_seed(seed), code=code)
 
-    def render(self, condition: Condition | None, n: int, seed: int = 0,
-               guidance: float | None = None, guidance_fine: float | None = None,
-               steps: int | None = None) -> np.ndarray:
+    def render(
+        self,
+        condition: Condition | None,
+        n: int,
+        seed: int = 0,
+        guidance: float | None = None,
+        guidance_fine: float | None = None,
+        steps: int | None = None,
+    ) -> np.ndarray:
         """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default."""
         s = self.config.sample
         x = generate(
-            self.unet, condition, n, seed,
+            self.unet,
+            condition,
+            n,
+            seed,
             steps=steps or s.steps,
             guidance_coarse=s.guidance if guidance is None else guidance,
             guidance_fine=s.guidance_fine if guidance_fine is None else guidance_fine,
@@ -73,8 +82,9 @@ class TrainedModel:
         )
         return to_uint8(x)
 
-    def sample(self, n: int, seed: int = 0, code: int | None = None,
-               **kw: float | int | None) -> tuple[np.ndarray, Condition | None]:
+    def sample(
+        self, n: int, seed: int = 0, code: int | None = None, **kw: float | int | None
+    ) -> tuple[np.ndarray, Condition | None]:
         """n images with conditions from the prior (all of one code if `code` is given)."""
         cond = self.conditions(n, seed, code)
         return self.render(cond, n, seed, **kw), cond  # type: ignore[arg-type]
@@ -82,14 +92,22 @@ class TrainedModel:
     def encode(self, images: np.ndarray) -> Condition:
         """Conditions of real images (N, H, W, C) uint8 (their bit-codes and fine vectors)."""
         if self.parts.encoder is None:
-            raise UcgenError("this model has no semantic encoder (it is a baseline whose "
-                             "conditions do not come from images)")
+            raise UcgenError(
+                "this model has no semantic encoder (it is a baseline whose "
+                "conditions do not come from images)"
+            )
         x = to_model_range(images).to(self.device)
         return self.parts.encoder.encode(x).to("cpu")
 
-    def traverse(self, code: int, direction: int, steps: int = 8, seed: int = 0,
-                 span: float = 2.0,
-                 **kw: float | int | None) -> tuple[np.ndarray, Condition]:
+    def traverse(
+        self,
+        code: int,
+        direction: int,
+        steps: int = 8,
+        seed: int = 0,
+        span: float = 2.0,
+        **kw: float | int | None,
+    ) -> tuple[np.ndarray, Condition]:
         """One fine-basis direction moved from -span to +span standard deviations, all else
         fixed (same code, same other coefficients, same noise): a strip of `steps` images."""
         if self.parts.fine_dim == 0:
@@ -103,8 +121,9 @@ class TrainedModel:
         cond.fine[:, direction] = torch.linspace(-span, span, steps) * spread  # type: ignore
         return self.render(cond, steps, seed=seed, **kw), cond
 
-    def flip(self, code: int, bit: int, n: int = 8, seed: int = 0,
-             **kw: float | int | None) -> tuple[np.ndarray, np.ndarray]:
+    def flip(
+        self, code: int, bit: int, n: int = 8, seed: int = 0, **kw: float | int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """n images of `code` and the same n with bit `bit` flipped (same fine coefficients,
         same noise): the change one bit makes."""
         k = self.parts.code_bits
@@ -117,8 +136,14 @@ class TrainedModel:
         flipped.coarse[:, bit] *= -1  # type: ignore[index]
         return self.render(cond, n, seed, **kw), self.render(flipped, n, seed, **kw)
 
-    def vary(self, image: np.ndarray, n: int = 8, seed: int = 0, keep_fine: bool = True,
-             **kw: float | int | None) -> tuple[np.ndarray, Condition]:
+    def vary(
+        self,
+        image: np.ndarray,
+        n: int = 8,
+        seed: int = 0,
+        keep_fine: bool = True,
+        **kw: float | int | None,
+    ) -> tuple[np.ndarray, Condition]:
         """n new images of one real image (1, H, W, C) uint8: its code (and fine vector, if
         `keep_fine`) kept, new details drawn."""
         own = self.encode(image)
