@@ -32,6 +32,7 @@ class Parts:
     coarse_dim / fine_dim: sizes of Condition.coarse / Condition.fine (0 = absent).
     num_codes: how many discrete codes `code` can take (0 = no discrete codes).
     code_bits: K when codes are bit-codes (coarse = bits in {-1, +1}^K), else 0.
+    image_shape: (C, H, W) the encoder expects, where there is an encoder.
     """
 
     encoder: SemanticEncoder | None
@@ -41,6 +42,7 @@ class Parts:
     fine_dim: int
     num_codes: int
     code_bits: int = 0
+    image_shape: tuple[int, int, int] | None = None
 
 
 class Method(Protocol):
