@@ -86,3 +86,20 @@ def test_unwritable_folder_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(UcgenError, match="cannot write"):
         atomic_write_text(blocker / "sub" / "f.txt", "x")
+
+
+def test_disk_full_is_a_clear_error_and_keeps_old_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    target = tmp_path / "w.safetensors"
+    atomic_write_text(target, "old")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(UcgenError, match="the disk is full"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
