@@ -110,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _load(args: argparse.Namespace):
     from ucgen.sampling.trained import TrainedModel
 
-    return TrainedModel.load(args.run, device=args.device)
+    return TrainedModel.load(args.run, device=args.device, generator=args.generator)
 
 
 def _kw(args: argparse.Namespace) -> dict:
@@ -159,7 +159,8 @@ def run_flip(args: argparse.Namespace) -> int:
 
 def run_vary(args: argparse.Namespace) -> int:
     model = _load(args)
-    image = read_image(args.image, model.unet.config.in_channels, model.unet.config.resolution)
+    c, h, _ = model.image_shape
+    image = read_image(args.image, c, h)
     images, cond = model.vary(
         image, n=args.n, seed=args.seed, keep_fine=not args.new_fine, **_kw(args)
     )

@@ -9,7 +9,7 @@ this interface, never a method's name.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -17,7 +17,7 @@ import torch
 
 from ucgen.config import Config
 from ucgen.data import ImageDataset
-from ucgen.methods.parts import Condition, ConditionSampler, SemanticEncoder
+from ucgen.methods.parts import Condition, ConditionSampler, PixelGenerator, SemanticEncoder
 from ucgen.training.stage import TrainingStage
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition | None]
@@ -33,6 +33,8 @@ class Parts:
     num_codes: how many discrete codes `code` can take (0 = no discrete codes).
     code_bits: K when codes are bit-codes (coarse = bits in {-1, +1}^K), else 0.
     image_shape: (C, H, W) the encoder expects, where there is an encoder.
+    generators: pixel generators the method trains besides the HM-UNet (CoFi-UCGen's stage-1
+    GAN generator: the baseline the diffusion stage must beat), by name.
     """
 
     encoder: SemanticEncoder | None
@@ -43,6 +45,7 @@ class Parts:
     num_codes: int
     code_bits: int = 0
     image_shape: tuple[int, int, int] | None = None
+    generators: dict[str, PixelGenerator] = field(default_factory=dict)
 
 
 class Method(Protocol):

@@ -2,7 +2,8 @@
 
     semantic encoder  : image -> Condition        (what the image is, without labels)
     condition sampler : n -> Condition            (new conditions to generate from)
-    pixel generator   : Condition -> image        (diffusion UNet, coarse-to-fine)
+    pixel generator   : Condition -> image        (the HM-UNet diffusion model; CoFi-UCGen's
+                                                   stage-1 GAN generator is another one)
 
 A method (CoFi-UCGen, RCG, unconditional, label oracle) is a choice of three parts; trainer,
 sampler, evaluator and CLI only talk to these interfaces.
@@ -73,3 +74,14 @@ class ConditionSampler(Protocol):
     """Draws conditions to generate from; `code` fixes the discrete kind where there is one."""
 
     def sample(self, n: int, generator: torch.Generator, code: int | None = None) -> Condition: ...
+
+
+@runtime_checkable
+class PixelGenerator(Protocol):
+    """Condition -> images (N, C, H, W) in [-1, 1]. Image i depends only on (seed, i) and its
+    condition row. Sampler settings that a generator has no use for (a GAN has no steps) are
+    ignored."""
+
+    def render(self, condition: Condition | None, n: int, seed: int, steps: int,
+               guidance_coarse: float, guidance_fine: float,
+               batch_size: int) -> torch.Tensor: ...

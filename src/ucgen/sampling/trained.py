@@ -16,9 +16,9 @@ from ucgen.data import to_model_range, to_uint8
 from ucgen.errors import UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import Parts, get_method
-from ucgen.methods.parts import Condition
-from ucgen.models.hm_unet import HMUNet, load_unet
-from ucgen.sampling.pipeline import generate
+from ucgen.methods.parts import Condition, PixelGenerator
+from ucgen.models.hm_unet import load_unet
+from ucgen.sampling.pipeline import DiffusionGenerator
 from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import final_components
 
@@ -34,21 +34,30 @@ class TrainedModel:
 
     config: Config
     parts: Parts
-    unet: HMUNet
+    generator: PixelGenerator
     run: Run
+    device: torch.device
+    image_shape: tuple[int, int, int]
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> TrainedModel:
+    def load(cls, path: str | Path, device: str = "auto",
+             generator: str = PIXEL_STAGE) -> TrainedModel:
+        """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
+        the default) or one the method names in `Parts.generators` (e.g. "stage1")."""
         run = Run.open(path)
         config = run.config()
         dev = dist.local_device(device)
         parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
-        unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
-        return cls(config, parts, unet, run)
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.unet.parameters()).device
+        if generator == PIXEL_STAGE:
+            unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
+            shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
+            return cls(config, parts, DiffusionGenerator(unet), run, dev, shape)
+        if generator not in parts.generators:
+            known = ", ".join([PIXEL_STAGE, *sorted(parts.generators)])
+            raise UcgenError(f"this run has no generator '{generator}': it has {known}")
+        if parts.image_shape is None:
+            raise UcgenError(f"generator '{generator}' does not state its image shape")
+        return cls(config, parts, parts.generators[generator], run, dev, parts.image_shape)
 
     def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
         """n conditions from the method's sampler (None for an unconditional model)."""
