@@ -82,6 +82,13 @@ class PixelGenerator(Protocol):
     condition row. Sampler settings that a generator has no use for (a GAN has no steps) are
     ignored."""
 
-    def render(self, condition: Condition | None, n: int, seed: int, steps: int,
-               guidance_coarse: float, guidance_fine: float,
-               batch_size: int) -> torch.Tensor: ...
+    def render(
+        self,
+        condition: Condition | None,
+        n: int,
+        seed: int,
+        steps: int,
+        guidance_coarse: float,
+        guidance_fine: float,
+        batch_size: int,
+    ) -> torch.Tensor: ...

@@ -40,8 +40,9 @@ class TrainedModel:
     image_shape: tuple[int, int, int]
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto",
-             generator: str = PIXEL_STAGE) -> TrainedModel:
+    def load(
+        cls, path: str | Path, device: str = "auto", generator: str = PIXEL_STAGE
+    ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
         the default) or one the method names in `Parts.generators` (e.g. "stage1")."""
         run = Run.open(path)
@@ -79,8 +80,7 @@ class TrainedModel:
     ) -> np.ndarray:
         """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default."""
         s = self.config.sample
-        x = generate(
-            self.unet,
+        x = self.generator.render(
             condition,
             n,
             seed,
