@@ -64,6 +64,8 @@ class Stage1Config:
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
     aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
+    aug_color: bool = False  # augmentation: random hue rotations (RGB images only)
+    coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
         for key in ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"):
