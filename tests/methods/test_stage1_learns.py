@@ -19,7 +19,7 @@ from ucgen.methods.cofi.stage import Stage1
 
 RES = 16
 THRESHOLD = 0.3
-STEPS = 200
+STEPS = 300
 
 
 def grey_shapes(n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -43,7 +43,7 @@ def test_tiny_stage1_codes_follow_shape():
     torch.manual_seed(0)
     train, _ = grey_shapes(2000, 0)
     test, labels = grey_shapes(500, 1)
-    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=32, lr=5e-4, coarse_pool=True)
+    config = Stage1Config(bits=2, fine_dim=4, width=16, batch_size=32, lr=5e-4, coarse_pool=True)
     stage = Stage1(config, channels=1, resolution=RES)
     assert code_nmi(stage, test, labels) < 0.1  # untrained: fails the bar
     gen = torch.Generator().manual_seed(0)
