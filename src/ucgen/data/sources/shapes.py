@@ -54,8 +54,9 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
     masks = np.empty((n, resolution, resolution), np.float32)
     for start in range(0, n, CHUNK):
         part = slice(start, start + CHUNK)
-        masks[part] = _render(shape[part], cx[part], cy[part], size[part], rotation[part],
-                              resolution)
+        masks[part] = _render(
+            shape[part], cx[part], cy[part], size[part], rotation[part], resolution
+        )
     colour = _hsv_to_rgb(hue, SATURATION, VALUE)  # (n, 3) in [0, 1]
     images = np.round(masks[..., None] * colour[:, None, None, :] * 255).astype(np.uint8)
     return ImageDataset(
@@ -67,8 +68,14 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
     )
 
 
-def _render(shape: np.ndarray, cx: np.ndarray, cy: np.ndarray, size: np.ndarray,
-            rotation: np.ndarray, resolution: int) -> np.ndarray:
+def _render(
+    shape: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    size: np.ndarray,
+    rotation: np.ndarray,
+    resolution: int,
+) -> np.ndarray:
     """Coverage in [0, 1], (n, R, R): inside-tests on a supersampled grid, then box-averaged."""
     s = resolution * SUPERSAMPLE
     grid = (np.arange(s, dtype=np.float32) + 0.5) / s  # pixel centres in [0, 1]
