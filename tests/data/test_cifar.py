@@ -78,3 +78,8 @@ def test_missing_batch_is_named(tmp_path):
     (folder / "data_batch_3").unlink()
     with pytest.raises(DataError, match="data_batch_3"):
         load_dataset(str(folder), "train")
+
+
+def test_cifar_root_may_be_any_folder_holding_the_batches(tmp_path):
+    folder = make_cifar_folder(tmp_path / "my-cifar")
+    assert len(load_dataset("cifar10", "test", root=folder)) == 2

@@ -78,3 +78,15 @@ def test_object_arrays_are_not_unpickled(tmp_path):
     np.savez(path, images=np.array([object()] * 3, dtype=object))
     with pytest.raises(DataError, match=r"not a readable \.npz file"):
         load_dataset(str(path))
+
+
+def test_npy_saved_as_npz_and_empty_images(tmp_path):
+    bare = tmp_path / "bare.npz"
+    with open(bare, "wb") as f:
+        np.save(f, images())
+    with pytest.raises(DataError, match="one bare array"):
+        load_dataset(str(bare))
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, images=np.zeros((0, 4, 4), np.uint8))
+    with pytest.raises(DataError, match="holds no images"):
+        load_dataset(str(empty))

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import tarfile
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm import tqdm
 
 from ucgen.errors import DataError
 from ucgen.io.atomic import atomic_write_bytes
@@ -78,10 +80,11 @@ class PublicSet:
         return [*found, *self.system_dirs, (CACHE / self.name).expanduser()]
 
     def data_folder(self, root: Path) -> Path:
-        """The folder holding the files under `root` (root itself, or its subfolder)."""
-        if self.subfolder and root.name != self.subfolder:
-            return root / self.subfolder
-        return root
+        """The folder holding the files under `root`: root itself when it is that folder or
+        already holds the files, else its subfolder (where CIFAR's archive unpacks)."""
+        if not self.subfolder or root.name == self.subfolder or not self.missing(root):
+            return root
+        return root / self.subfolder
 
     def missing(self, folder: Path) -> list[str]:
         """Required file names absent from `folder` (an IDX file counts if NAME.gz is there)."""
@@ -180,10 +183,18 @@ def locate(name: str, root: str | Path | None = None) -> Path:
 
 
 def fetch_url(url: str) -> bytes:
-    """GET `url` and return its body; the one network call (tests replace it)."""
+    """GET `url` and return its body, with a progress bar; the one network call (tests
+    replace it)."""
     request = urllib.request.Request(url, headers={"User-Agent": "ucgen"})
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-        return response.read()
+        total = int(response.headers.get("Content-Length") or 0) or None
+        chunks = []
+        name = url.rsplit("/", 1)[-1]
+        with tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False) as bar:
+            while chunk := response.read(1 << 20):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+        return b"".join(chunks)
 
 
 def download(name: str, root: str | Path | None = None) -> Path:
@@ -217,7 +228,7 @@ def _fetch_checked(spec: PublicSet, remote: Remote, target: Path) -> bytes:
         host = urllib.parse.urlparse(url).netloc
         try:
             data = fetch_url(url)
-        except (urllib.error.URLError, OSError, ValueError) as err:
+        except (OSError, http.client.HTTPException, ValueError) as err:
             reason = getattr(err, "reason", err)
             errors.append(f"could not reach {host} ({reason})")
             continue

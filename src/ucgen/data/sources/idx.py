@@ -9,6 +9,7 @@ instead of being reshaped into garbage.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -97,10 +98,15 @@ def load_idx_folder(
             f"found {found})"
         )
     images = read_idx(images_file)
-    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+    if (
+        images.dtype != np.uint8
+        or images.ndim not in (3, 4)
+        or (images.ndim == 4 and images.shape[-1] not in (1, 3))
+        or len(images) == 0
+    ):
         raise DataError(
-            f"{images_file}: expected uint8 images of shape (N, H, W) or (N, H, W, C), got "
-            f"{images.dtype} {images.shape}"
+            f"{images_file}: expected uint8 images of shape (N, H, W) or (N, H, W, C) with "
+            f"N > 0 and C in {{1, 3}}, got {images.dtype} {images.shape}"
         )
     if images.ndim == 3:
         images = images[..., None]
@@ -148,7 +154,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, need {header})")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(dims)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "longer than its header says"
         raise DataError(
