@@ -111,3 +111,15 @@ def test_checksum_mismatch_writes_nothing(tmp_path, monkeypatch):
 def test_unknown_download_name():
     with pytest.raises(DataError, match="downloadable sets are cifar10, fashion-mnist, mnist"):
         dl.download("shapes")
+
+
+def test_download_fetches_only_missing_files(tmp_path, monkeypatch):
+    labels = gzip.compress(idx_bytes(np.arange(3, dtype=np.uint8)))
+    asked = serve(monkeypatch, {"t10k-labels-idx1-ubyte.gz": labels})
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name in dl.IDX_FILES[:3]:
+        (folder / name).write_bytes(b"present")
+    assert dl.download("mnist", folder) == folder
+    assert [url.rsplit("/", 1)[1] for url in asked] == ["t10k-labels-idx1-ubyte.gz"]
+    assert (folder / "t10k-labels-idx1-ubyte.gz").read_bytes() == labels
