@@ -88,7 +88,7 @@ def test_empty_folder_names_folder_and_extensions(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["cut.png", "cut.jpg"])
 def test_truncated_image_is_named(tmp_path, capsys, name):
     rng = np.random.default_rng(0)
-    good = write_image(tmp_path / "t" / f"a{name[-4:]}")
+    good = write_image(tmp_path / "t" / f"a{name[-4:]}", size=(32, 32))
     bad = tmp_path / "t" / name
     Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(bad)
     bad.write_bytes(bad.read_bytes()[: len(bad.read_bytes()) // 2])
@@ -103,7 +103,7 @@ def test_not_an_image_is_named(tmp_path):
     bad = tmp_path / "x" / "fake.png"
     bad.parent.mkdir()
     bad.write_text("this is text")
-    with pytest.raises(DataError, match="unreadable or truncated image") as err:
+    with pytest.raises(DataError, match="unreadable image") as err:
         load_dataset(str(tmp_path / "x"))
     assert str(bad) in str(err.value)
 

@@ -47,9 +47,10 @@ def load_image_folder(folder: Path, split: Split, resolution: int | None) -> Ima
         raise DataError(
             f"{base}: no images found (looked for {', '.join(EXTENSIONS)} files in any subfolder)"
         )
-    opened = [_open(path) for path in files]
-    grey = [p for p, im in zip(files, opened, strict=True) if im.mode in GREY_MODES]
-    colour = [p for p, im in zip(files, opened, strict=True) if im.mode not in GREY_MODES]
+    # Pass 1 reads headers only (cheap) to settle mode and size before decoding anything.
+    headers = [_header(path) for path in files]
+    grey = [p for p, (_, mode) in zip(files, headers, strict=True) if mode in GREY_MODES]
+    colour = [p for p, (_, mode) in zip(files, headers, strict=True) if mode not in GREY_MODES]
     if grey and colour and resolution is None:
         raise DataError(
             f"images mix grey and colour: {grey[0]} is grey (1 channel), {colour[0]} is colour "
@@ -59,46 +60,50 @@ def load_image_folder(folder: Path, split: Split, resolution: int | None) -> Ima
     mode = "RGB" if colour else "L"
     if resolution is None:
         sizes = {}
-        for path, im in zip(files, opened, strict=True):
-            sizes.setdefault(im.size, path)
+        for path, (size, _) in zip(files, headers, strict=True):
+            sizes.setdefault(size, path)
             if len(sizes) > 1:
                 (s0, p0), (s1, p1) = sizes.items()
                 raise DataError(
                     f"images differ in size: {p0} is {s0[0]}x{s0[1]}, {p1} is {s1[0]}x{s1[1]}; "
                     "pass --resolution N to resize every image to NxN"
                 )
-    arrays = [_pixels(im, mode, resolution) for im in opened]
-    images = np.stack(arrays)
-    if images.ndim == 3:
-        images = images[..., None]
+    width, height = (resolution, resolution) if resolution else headers[0][0]
+    # Pass 2 decodes each file fully (so truncation is caught) straight into one array.
+    images = np.empty((len(files), height, width, 3 if colour else 1), np.uint8)
+    for i, path in enumerate(files):
+        images[i] = _pixels(path, mode, resolution).reshape(height, width, -1)
     labels, class_names = _folder_labels(base, files)
     return ImageDataset(images=images, labels=labels, name=folder.name, class_names=class_names)
 
 
-def _open(path: Path) -> Image.Image:
-    """Open and fully decode one image, so a truncated file fails here, named."""
+def _header(path: Path) -> tuple[tuple[int, int], str]:
+    """(width, height) and PIL mode of an image from its header; DataError naming the file."""
+    try:
+        with Image.open(path) as im:
+            size, mode = im.size, im.mode
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"{path}: unreadable image ({err})") from None
+    if mode in WIDE_MODES:
+        raise DataError(
+            f"{path}: {mode} image (16-bit or float); convert it to 8-bit grey or RGB, "
+            "ucgen does not guess how to scale it"
+        )
+    return size, mode
+
+
+def _pixels(path: Path, mode: str, resolution: int | None) -> np.ndarray:
+    """Fully decoded uint8 pixels of one image in `mode`, resized if asked; a truncated or
+    corrupt file fails here, named."""
     try:
         with Image.open(path) as im:
             im.load()
-            # A copy detaches the pixels from the file handle the `with` closes.
-            image = im.copy()
+            image = im if im.mode == mode else im.convert(mode)
+            if resolution is not None and image.size != (resolution, resolution):
+                image = image.resize((resolution, resolution), Image.Resampling.BICUBIC)
+            return np.asarray(image, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"{path}: unreadable or truncated image ({err})") from None
-    if image.mode in WIDE_MODES:
-        raise DataError(
-            f"{path}: {image.mode} image (16-bit or float); convert it to 8-bit grey or RGB, "
-            "ucgen does not guess how to scale it"
-        )
-    return image
-
-
-def _pixels(image: Image.Image, mode: str, resolution: int | None) -> np.ndarray:
-    """(H, W) or (H, W, 3) uint8 pixels of `image` in `mode`, resized if asked."""
-    if image.mode != mode:
-        image = image.convert(mode)
-    if resolution is not None and image.size != (resolution, resolution):
-        image = image.resize((resolution, resolution), Image.Resampling.BICUBIC)
-    return np.asarray(image, dtype=np.uint8)
 
 
 def _folder_labels(
