@@ -48,16 +48,8 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
     size = rng.uniform(*SIZE_RANGE, n)
     rotation = rng.uniform(0.0, np.pi / 2, n)
     hue = rng.random(n)
-    # The centre keeps the whole circumscribed circle (plus half a pixel) inside the image.
-    margin = size + 0.5 / resolution
-    cx = margin + x * (1 - 2 * margin)
-    cy = margin + y * (1 - 2 * margin)
-    masks = np.empty((n, resolution, resolution), np.float32)
-    # Render each kind on its own images only, in chunks that bound the temporary arrays.
-    for kind in range(len(CLASS_NAMES)):
-        index = np.flatnonzero(shape == kind)
-        for part in np.array_split(index, max(1, -(-len(index) // CHUNK))):
-            masks[part] = _render(kind, cx[part], cy[part], size[part], rotation[part], resolution)
+    factors = {"x": x, "y": y, "size": size, "rotation": rotation, "hue": hue}
+    masks = shape_masks(shape, factors, resolution)
     colour = _hsv_to_rgb(hue, SATURATION, VALUE)  # (n, 3) in [0, 1]
     images = np.round(masks[..., None] * colour[:, None, None, :] * 255).astype(np.uint8)
     return ImageDataset(
@@ -65,8 +57,29 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
         labels=shape.astype(np.int64),
         name="shapes",
         class_names=CLASS_NAMES,
-        factors={"x": x, "y": y, "size": size, "rotation": rotation, "hue": hue},
+        factors=factors,
     )
+
+
+def shape_masks(shape: np.ndarray, factors: dict[str, np.ndarray], resolution: int) -> np.ndarray:
+    """Coverage masks (n, R, R) float32 in [0, 1] of shapes `shape` (n,) posed by `factors`.
+
+    The images of `make_shapes` are these masks times their colour; tests (and evaluations)
+    can render any shape at any image's pose, e.g. to ask how much two shapes overlap.
+    """
+    size = factors["size"]
+    # The centre keeps the whole circumscribed circle (plus half a pixel) inside the image.
+    margin = size + 0.5 / resolution
+    cx = margin + factors["x"] * (1 - 2 * margin)
+    cy = margin + factors["y"] * (1 - 2 * margin)
+    rotation = factors["rotation"]
+    masks = np.empty((len(shape), resolution, resolution), np.float32)
+    # Render each kind on its own images only, in chunks that bound the temporary arrays.
+    for kind in range(len(CLASS_NAMES)):
+        index = np.flatnonzero(shape == kind)
+        for part in np.array_split(index, max(1, -(-len(index) // CHUNK))):
+            masks[part] = _render(kind, cx[part], cy[part], size[part], rotation[part], resolution)
+    return masks
 
 
 def _render(
