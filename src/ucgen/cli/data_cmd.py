@@ -34,7 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="which split to inspect (default: train)",
     )
     info.add_argument(
-        "--resolution", type=int, default=None, help="resize images to this square size"
+        "--resolution",
+        type=int,
+        default=None,
+        help="square size to load at: images are resized, shapes are drawn at it",
     )
     info.add_argument(
         "--data-root", default=None, metavar="DIR", help="folder holding a named data set's files"
