@@ -76,6 +76,9 @@ class DiffusionConfig:
 
     width: int = 32
     channel_mult: tuple[int, ...] = (1, 2, 2)
+    num_res_blocks: int = 1  # residual blocks per level on each of the down and up paths
+    attention: bool = False  # one self-attention layer at the lowest resolution
+    fine_schedule: Literal["progressive", "flat"] = "progressive"  # "flat": ablation, see HMUNet
     steps: int = 2000
     batch_size: int = 64
     lr: float = 2e-4
@@ -89,6 +92,16 @@ class DiffusionConfig:
             len(self.channel_mult) >= 1 and all(m >= 1 for m in self.channel_mult),
             "diffusion.channel_mult",
             f"must be positive integers, got {self.channel_mult}",
+        )
+        _require(
+            self.num_res_blocks >= 1,
+            "diffusion.num_res_blocks",
+            f"must be >= 1, got {self.num_res_blocks}",
+        )
+        _require(
+            self.fine_schedule in ("progressive", "flat"),
+            "diffusion.fine_schedule",
+            f"must be 'progressive' or 'flat', got {self.fine_schedule!r}",
         )
         _require(self.steps >= 0, "diffusion.steps", f"must be >= 0, got {self.steps}")
         _require(
@@ -106,12 +119,18 @@ class SampleConfig:
     """Sampling defaults for the pixel generator."""
 
     steps: int = 18
-    guidance: float = 1.0  # classifier-free guidance scale; 1 = no guidance
+    guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
+    guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
     batch_size: int = 256
 
     def check(self) -> None:
         _require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
         _require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
+        _require(
+            self.guidance_fine >= 0,
+            "sample.guidance_fine",
+            f"must be >= 0, got {self.guidance_fine}",
+        )
         _require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
 
 
