@@ -55,8 +55,23 @@ class Stage1Config:
     batch_size: int = 64
     lr: float = 2e-4
     ema: float = 0.999
+    # Loss weights (0 disables the term; see ucgen.methods.cofi.losses).
+    w_adv: float = 1.0  # joint adversarial game D(x, z)
+    w_bit: float = 1.0  # consistency: bits of E(G(z)) against sign(z_c)
+    w_fine: float = 1.0  # consistency: E(G(z))_f against z_f
+    w_complete: float = 0.1  # completeness: pixel L1 of G(E(x)) against x
+    w_augment: float = 0.0  # bits of E(x) agree under augmentation
+    w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
+    aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
+    aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
 
     def check(self) -> None:
+        for key in ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"):
+            value = getattr(self, key)
+            _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
+        _require(
+            0 <= self.aug_shift <= 8, "stage1.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
+        )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(
             1 <= self.fine_dim <= 512,

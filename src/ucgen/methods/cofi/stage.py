@@ -1,0 +1,172 @@
+"""`Stage1`: CoFi-UCGen stage 1 (adversarial semantic reciprocal learning) as a TrainingStage.
+
+Each step: one discriminator update on a real pair (x, E(x)) and a generated pair (G(z), z),
+then one joint G+E update on the adversarial and reciprocal losses of
+`ucgen.methods.cofi.losses`, then an EMA update of G and E. Labels are never used.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ucgen.config.schema import Stage1Config
+from ucgen.data.dataset import to_uint8
+from ucgen.io.checkpoint import save_component
+from ucgen.methods.cofi import losses
+from ucgen.methods.cofi.bitcodes import id_bits, signs
+from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
+from ucgen.training import distributed as dist
+
+BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not better on digits
+
+
+class Stage1:
+    """Generator, encoder, joint discriminator, their EMA copies and optimisers.
+
+    channels, resolution: of the training images (B, C, H, W) in [-1, 1].
+    """
+
+    name = "stage1"
+
+    def __init__(
+        self,
+        config: Stage1Config,
+        channels: int,
+        resolution: int,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        config.check()
+        self.config = config
+        self.batch_size = config.batch_size
+        self.total_steps = config.steps
+        self.device = torch.device(device)
+        self.net_config = Stage1NetConfig(
+            bits=config.bits,
+            fine_dim=config.fine_dim,
+            width=config.width,
+            channels=channels,
+            resolution=resolution,
+        )
+        self.G = Generator(self.net_config).to(self.device)
+        self.E = Encoder(self.net_config).to(self.device)
+        self.D = Discriminator(self.net_config).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
+        self.E_ema = copy.deepcopy(self.E).requires_grad_(False).eval()
+        self.opt_ge = torch.optim.Adam(
+            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS
+        )
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS)
+
+    def _prior(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.randn(n, self.net_config.latent_dim, device=self.device)
+        return z[:, : self.config.bits], z[:, self.config.bits :]
+
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
+        """One D update and one G+E update on images (B, C, H, W) in [-1, 1]; labels ignored."""
+        cfg = self.config
+        x = images.to(self.device)
+        z_c, z_f = self._prior(len(x))
+        logs: dict[str, float] = {}
+
+        if cfg.w_adv > 0:
+            with torch.no_grad():
+                e_c, e_f = self.E(x)
+                fake = self.G(z_c, z_f)
+            loss_d = losses.d_hinge(self.D(x, e_c, e_f), self.D(fake, z_c, z_f))
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            dist.sync_gradients(self.D.parameters())
+            self.opt_d.step()
+            logs["d"] = loss_d.item()
+
+        e_c, e_f = self.E(x)
+        fake = self.G(z_c, z_f)
+        total = torch.zeros((), device=self.device)
+        terms: dict[str, tuple[float, torch.Tensor]] = {}
+        if cfg.w_adv > 0:
+            self.D.requires_grad_(False)
+            terms["adv"] = (
+                cfg.w_adv,
+                losses.ge_adversarial(self.D(x, e_c, e_f), self.D(fake, z_c, z_f)),
+            )
+            self.D.requires_grad_(True)
+        if cfg.w_bit > 0 or cfg.w_fine > 0:
+            r_c, r_f = self.E(fake)
+            terms["bit"] = (cfg.w_bit, losses.bit_loss(r_c, signs(z_c)))
+            terms["fine"] = (cfg.w_fine, losses.fine_loss(r_f, z_f))
+            logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
+        if cfg.w_complete > 0:
+            terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
+        if cfg.w_augment > 0:
+            a_c, _ = self.E(losses.augment(x, cfg.aug_shift, cfg.aug_flip))
+            terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
+        if cfg.w_balance > 0:
+            terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
+        for key, (weight, value) in terms.items():
+            if weight > 0:
+                total = total + weight * value
+            logs[key] = value.item()
+        self.opt_ge.zero_grad(set_to_none=True)
+        total.backward()
+        dist.sync_gradients([*self.G.parameters(), *self.E.parameters()])
+        self.opt_ge.step()
+        self._update_ema(step)
+        return logs
+
+    @torch.no_grad()
+    def _update_ema(self, step: int) -> None:
+        # Warm-up (decay (1 + step) / (10 + step) until it reaches `ema`) so that short runs
+        # are not dominated by the random initial weights.
+        decay = min(self.config.ema, (1 + step) / (10 + step))
+        for net, ema in ((self.G, self.G_ema), (self.E, self.E_ema)):
+            for p, q in zip(net.parameters(), ema.parameters(), strict=True):
+                q.lerp_(p, 1 - decay)
+            # Buffers are the spectral-norm power-iteration vectors: the EMA copy runs in eval
+            # mode and never iterates, so it takes the live ones (they fit its averaged weights).
+            for b, c in zip(net.buffers(), ema.buffers(), strict=True):
+                c.copy_(b)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights of G, E, D and the EMA copies, and both optimiser states."""
+        return {
+            "G": self.G.state_dict(),
+            "E": self.E.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "E_ema": self.E_ema.state_dict(),
+            "opt_ge": self.opt_ge.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key in ("G", "E", "D", "G_ema", "E_ema"):
+            getattr(self, key).load_state_dict(state[key], strict=True)
+        self.opt_ge.load_state_dict(state["opt_ge"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+    def save(self, folder: Path) -> None:
+        """folder/generator and folder/encoder: the EMA networks as safetensors + config.json.
+
+        The fine basis needs the training images; `ucgen.methods.cofi.basis.fit_basis` builds
+        it from the saved encoder.
+        """
+        folder = Path(folder)
+        save_component(self.G_ema, self.net_config, folder / "generator")
+        save_component(self.E_ema, self.net_config, folder / "encoder")
+
+    @torch.no_grad()
+    def preview(self, generator: torch.Generator, per_code: int = 8) -> np.ndarray:
+        """(2**K * per_code, H, W, C) uint8: row r holds EMA samples whose bit-code id is r."""
+        k = self.config.bits
+        n = 2**k * per_code
+        z = torch.randn(n, self.net_config.latent_dim, generator=generator).to(self.device)
+        codes = torch.arange(2**k).repeat_interleave(per_code)
+        z_c = z[:, :k].abs() * id_bits(codes, k).to(self.device)
+        return to_uint8(self.G_ema(z_c, z[:, k:]))
