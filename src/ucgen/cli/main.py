@@ -9,10 +9,10 @@ import sys
 from collections.abc import Sequence
 
 from ucgen import __version__
-from ucgen.cli import data_cmd
+from ucgen.cli import data_cmd, eval_cmd
 from ucgen.errors import UcgenError
 
-COMMANDS = [data_cmd]
+COMMANDS = [data_cmd, eval_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
