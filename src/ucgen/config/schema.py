@@ -155,9 +155,21 @@ class EvalConfig:
 
     num_samples: int = 10000
     features: Literal["reference", "inception"] = "reference"
+    reference_width: int = 32  # reference classifier: channels of its first conv block
+    reference_epochs: int | None = None  # reference classifier epochs; None: 4, >= 300 steps
 
     def check(self) -> None:
         _require(self.num_samples >= 2, "eval.num_samples", f"must be >= 2, got {self.num_samples}")
+        _require(
+            self.reference_width >= 1,
+            "eval.reference_width",
+            f"must be >= 1, got {self.reference_width}",
+        )
+        _require(
+            self.reference_epochs is None or self.reference_epochs >= 1,
+            "eval.reference_epochs",
+            f"must be >= 1, got {self.reference_epochs}",
+        )
         _require(
             self.features in ("reference", "inception"),
             "eval.features",
