@@ -19,10 +19,12 @@ from ucgen.report.grid import save_grid
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="train, draw pictures, evaluate and write a report, in one go",
+        "demo",
+        help="train, draw pictures, evaluate and write a report, in one go",
         description="Train a method (default: CoFi-UCGen on the digits preset), then write "
         "samples per code, fine-attribute traversals and bit flips, evaluate against the "
-        "labels, and write an HTML report. Prints where to look.")
+        "labels, and write an HTML report. Prints where to look.",
+    )
     add_config_args(p)
     p.set_defaults(preset="digits")
     p.add_argument("--name", default="demo", help="run name (default: demo)")
@@ -69,11 +71,15 @@ def draw_pictures(model, per_code: int = 8) -> list[Path]:
     else:
         written.append(save_grid(model.sample(64)[0], samples / "samples.png"))
     if parts.fine_dim and parts.num_codes:
-        strips = [model.traverse(0, d, steps=per_code)[0] for d in range(min(4, parts.fine_dim))]
-        written.append(save_grid(np.concatenate(strips), samples / "traverse-c0.png",
-                                 ncols=per_code))
+        strips = [model.traverse(0, d, length=per_code)[0] for d in range(min(4, parts.fine_dim))]
+        written.append(
+            save_grid(np.concatenate(strips), samples / "traverse-c0.png", ncols=per_code)
+        )
     for bit in range(parts.code_bits):
         before, after = model.flip(0, bit, n=per_code)
-        written.append(save_grid(np.concatenate([before, after]), samples / f"flip-c0-b{bit}.png",
-                                 ncols=per_code))
+        written.append(
+            save_grid(
+                np.concatenate([before, after]), samples / f"flip-c0-b{bit}.png", ncols=per_code
+            )
+        )
     return written

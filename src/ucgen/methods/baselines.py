@@ -9,12 +9,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ucgen.config import Config
+from ucgen.data import ImageDataset
 from ucgen.errors import DataError
+from ucgen.io.checkpoint import load_weights, save_weights
+from ucgen.methods.method import Parts
 from ucgen.methods.parts import Condition
+from ucgen.training import distributed as dist
+from ucgen.training.stage import TrainingStage
 
 
 def one_hot_condition(labels: torch.Tensor, num_classes: int) -> Condition:
@@ -63,3 +72,74 @@ class LabelFrequencySampler:
         else:
             raise DataError(f"class {code} is not in [0, {self.num_classes})")
         return one_hot_condition(labels, self.num_classes)
+
+
+LABELS_FOLDER = "oracle-parts"
+
+
+class UnconditionalMethod:
+    """Baseline: the same UNet with no condition at all."""
+
+    name = "uncond"
+    summary = "unconditional UNet (baseline)"
+
+    def semantic_stages(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Iterator[TrainingStage]:
+        return iter(())
+
+    def fit_parts(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Parts:
+        return self.load_parts(config, checkpoints, device)
+
+    def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
+        return Parts(
+            encoder=None,
+            sampler=None,
+            condition=None,
+            coarse_dim=0,
+            fine_dim=0,
+            num_codes=0,
+        )
+
+
+class LabelOracleMethod:
+    """Baseline upper bound: the true labels as the condition (labels used in training)."""
+
+    name = "labels"
+    summary = "label-conditional UNet (oracle baseline: uses the true labels)"
+
+    def semantic_stages(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Iterator[TrainingStage]:
+        return iter(())
+
+    def fit_parts(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Parts:
+        if data.labels is None or data.num_classes is None:
+            raise DataError(f"the label-oracle baseline needs labels, and {data.name} has none")
+        counts = torch.from_numpy(np.bincount(data.labels, minlength=data.num_classes))
+        if dist.is_main():
+            save_weights({"counts": counts}, checkpoints / LABELS_FOLDER / "labels.safetensors")
+        dist.barrier()
+        return self._parts(counts)
+
+    def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
+        return self._parts(
+            load_weights(checkpoints / LABELS_FOLDER / "labels.safetensors")["counts"]
+        )
+
+    @staticmethod
+    def _parts(counts: torch.Tensor) -> Parts:
+        num_classes = len(counts)
+        labels = np.repeat(np.arange(num_classes), counts.numpy())
+        return Parts(
+            encoder=None,
+            sampler=LabelFrequencySampler(labels, num_classes),
+            condition=LabelOracle(num_classes),
+            coarse_dim=num_classes,
+            fine_dim=0,
+            num_codes=num_classes,
+        )

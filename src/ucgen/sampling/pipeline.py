@@ -120,3 +120,33 @@ def generate(
         x = edm.heun_sample(denoiser, noise, steps)
         out.append(x.clamp(-1, 1).float().cpu())
     return torch.cat(out)
+
+
+class DiffusionGenerator:
+    """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
+
+    def __init__(self, unet: HMUNet, edm: EDM | None = None) -> None:
+        self.unet = unet.eval()
+        self.edm = edm or EDM()
+
+    def render(
+        self,
+        condition: Condition | None,
+        n: int,
+        seed: int,
+        steps: int,
+        guidance_coarse: float,
+        guidance_fine: float,
+        batch_size: int,
+    ) -> torch.Tensor:
+        return generate(
+            self.unet,
+            condition,
+            n,
+            seed,
+            steps,
+            guidance_coarse,
+            guidance_fine,
+            batch_size,
+            self.edm,
+        )

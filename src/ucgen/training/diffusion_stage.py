@@ -25,6 +25,7 @@ from ucgen.methods.parts import Condition, ConditionSampler
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
 from ucgen.sampling.edm import EDM
 from ucgen.sampling.pipeline import generate
+from ucgen.training import distributed as dist
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
 
@@ -107,6 +108,7 @@ class DiffusionStage:
         loss = self.edm.loss(net, images).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        dist.sync_gradients(self.model.parameters())
         self.optimizer.step()
         self.step = step + 1
         self._update_ema()
