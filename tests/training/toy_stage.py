@@ -7,12 +7,13 @@ import torch
 
 from ucgen.data import to_uint8
 from ucgen.io.checkpoint import save_weights
+from ucgen.training import distributed as dist
 
 
 class ToyStage:
     name = "toy"
 
-    def __init__(self, shape, total_steps=10, batch_size=8, lr=1e-2, blow_up_at=None):
+    def __init__(self, shape, total_steps=10, batch_size=8, lr=1e-2, blow_up_at=None, noise=0.1):
         torch.manual_seed(123)
         c, h, w = shape
         self.shape = shape
@@ -21,14 +22,16 @@ class ToyStage:
         self.total_steps = total_steps
         self.batch_size = batch_size
         self.blow_up_at = blow_up_at
+        self.noise = noise
 
     def train_step(self, images, labels, step):
-        noisy = images + 0.1 * torch.randn_like(images)
+        noisy = images + self.noise * torch.randn_like(images) if self.noise else images
         loss = (self.net(noisy) - images.flatten(1)).pow(2).mean()
         if self.blow_up_at is not None and step >= self.blow_up_at:
             loss = loss * float("nan")
         self.opt.zero_grad()
         loss.backward()
+        dist.sync_gradients(self.net.parameters())
         self.opt.step()
         return {"loss": loss.item()}
 

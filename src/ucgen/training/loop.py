@@ -117,4 +117,18 @@ def train_stage(
             dist.barrier()
         bar.update(1)
     bar.close()
+    if dist.world_size() > 1:
+        check_ranks_agree(stage, run, step)
     return step
+
+
+def check_ranks_agree(stage: TrainingStage, run: Run, step: int) -> None:
+    """Every rank must end a stage with the same weights; a mismatch means lost updates."""
+    sums = dist.rank_checksums(stage.state_dict())
+    if dist.is_main():
+        run.log({"stage": stage.name, "step": step, "rank_checksums": sums})
+    if len(set(sums)) > 1:
+        raise TrainingError(
+            f"stage '{stage.name}': the {len(sums)} processes ended with "
+            f"different weights (checksums {', '.join(sums)})"
+        )
