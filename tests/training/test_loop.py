@@ -65,3 +65,27 @@ def test_batch_order_is_a_function_of_seed_and_step():
     assert not torch.equal(a, batch_indices(5, 100, 8, seed=2))
     epoch = torch.cat([batch_indices(s, 100, 10, seed=1) for s in range(10)])
     assert sorted(epoch.tolist()) == list(range(100))
+
+
+def test_kill_during_a_save_keeps_the_previous_checkpoint(tmp_path, data):
+    class DiesWhileSaving(ToyStage):
+        def save(self, folder):
+            if self.dying:
+                (folder / "half.bin").parent.mkdir(parents=True, exist_ok=True)
+                (folder / "half.bin").write_bytes(b"x")
+                raise SystemExit("killed mid-save")
+            super().save(folder)
+
+    run = Run.create("k", load_config("tiny"), tmp_path)
+    stage = DiesWhileSaving(data.shape, total_steps=6)
+    stage.dying = False
+    train_stage(stage, data, run, settings(), CPU)
+    stage = DiesWhileSaving(data.shape, total_steps=9)
+    stage.dying = True
+    with pytest.raises(SystemExit):
+        train_stage(stage, data, run, settings(), CPU)
+    folder = run.checkpoints / "toy"
+    assert [p.name for p in complete_checkpoints(folder)][-1] == "step-0000006"
+    resumed = ToyStage(data.shape, total_steps=9)
+    assert train_stage(resumed, data, run, settings(), CPU) == 9
+    assert not list(folder.glob(".step-*"))  # the half-written folder was cleaned up
