@@ -89,3 +89,29 @@ def test_kill_during_a_save_keeps_the_previous_checkpoint(tmp_path, data):
     resumed = ToyStage(data.shape, total_steps=9)
     assert train_stage(resumed, data, run, settings(), CPU) == 9
     assert not list(folder.glob(".step-*"))  # the half-written folder was cleaned up
+
+
+def test_rollback_continues_from_last_good_checkpoint_with_lower_lr(tmp_path, data):
+    run = Run.create("rb", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, blow_up_at=7, blow_up_once=True)
+    s = settings(on_divergence="rollback", rollback_lr_factor=0.5)
+    assert train_stage(stage, data, run, s, CPU) == 20
+    events = [r for r in run.read_metrics() if r.get("event") == "rollback"]
+    assert len(events) == 1 and events[0]["step"] == 6 and "nan" in events[0]["reason"]
+    assert stage.opt.param_groups[0]["lr"] == pytest.approx(0.5e-2)
+
+
+def test_rollbacks_are_bounded(tmp_path, data):
+    run = Run.create("rb2", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, blow_up_at=7)
+    s = settings(on_divergence="rollback", max_rollbacks=2)
+    with pytest.raises(TrainingError, match="became nan"):
+        train_stage(stage, data, run, s, CPU)
+    assert len([r for r in run.read_metrics() if r.get("event") == "rollback"]) == 2
+
+
+def test_a_reported_collapse_stops_training(tmp_path, data):
+    run = Run.create("c", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, collapse=True)
+    with pytest.raises(TrainingError, match="collapsed in every batch of steps 1-2"):
+        train_stage(stage, data, run, settings(), CPU)

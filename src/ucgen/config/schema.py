@@ -12,7 +12,8 @@ from typing import Literal
 
 from ucgen.errors import ConfigError
 
-Method = Literal["cofi", "rcg", "uncond", "labels"]
+Method = Literal["cofi", "uncond", "labels"]
+OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -187,12 +188,32 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
+    # A non-finite loss or a detected collapse either stops training (the last good checkpoint
+    # is kept) or rolls back to that checkpoint with the learning rate lowered.
+    on_divergence: OnDivergence = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
     def check(self) -> None:
         _require(
-            self.method in ("cofi", "rcg", "uncond", "labels"),
+            self.method in ("cofi", "uncond", "labels"),
             "train.method",
-            f"must be one of cofi, rcg, uncond, labels; got {self.method!r}",
+            f"must be one of cofi, uncond, labels; got {self.method!r}",
+        )
+        _require(
+            self.on_divergence in ("stop", "rollback"),
+            "train.on_divergence",
+            f"must be stop or rollback; got {self.on_divergence!r}",
+        )
+        _require(
+            0 < self.rollback_lr_factor < 1,
+            "train.rollback_lr_factor",
+            f"must be in (0, 1), got {self.rollback_lr_factor}",
+        )
+        _require(
+            self.max_rollbacks >= 0,
+            "train.max_rollbacks",
+            f"must be >= 0, got {self.max_rollbacks}",
         )
         _require(
             self.device in ("auto", "cpu", "cuda"),

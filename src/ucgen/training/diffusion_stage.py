@@ -122,6 +122,9 @@ class DiffusionStage:
         ema = list(self.ema.parameters())
         torch._foreach_lerp_(ema, list(self.model.parameters()), 1 - decay)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
     def state_dict(self) -> dict[str, Any]:
         """Weights, EMA weights, optimizer state and step: plain tensors and numbers."""
         return {

@@ -43,6 +43,9 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
         sample_every=config.train.sample_every,
         checkpoint_every=config.train.checkpoint_every,
         progress=progress,
+        on_divergence=config.train.on_divergence,
+        rollback_lr_factor=config.train.rollback_lr_factor,
+        max_rollbacks=config.train.max_rollbacks,
     )
     for stage in method.semantic_stages(config, data, run.checkpoints, device):
         train_stage(stage, data, run, settings, device)
