@@ -257,10 +257,16 @@ class HMUNet(nn.Module):
     ) -> torch.Tensor:
         """Per-slot embeddings (slots, B, E) = SiLU(time) + level-specific condition."""
         b = c_noise.shape[0]
+        cfg = self.config
+        for name, value, dim in (("coarse", coarse, cfg.coarse_dim), ("fine", fine, cfg.fine_dim)):
+            if value is not None and tuple(value.shape) != (b, dim):
+                raise ValueError(
+                    f"{name} condition has shape {tuple(value.shape)}, but this UNet takes "
+                    f"({b}, {dim})" + (" (it has no such condition)" if dim == 0 else "")
+                )
         ang = c_noise.float()[:, None] * self.freqs[None, :]
         t = self.time_mlp(torch.cat([ang.cos(), ang.sin()], dim=1))  # (B, E)
         cond = torch.zeros(b, self.slots, self.emb_dim, device=t.device, dtype=t.dtype)
-        cfg = self.config
         if cfg.coarse_dim:
             kc = self._keep(keep_coarse, coarse, b, t)
             if coarse is not None:
