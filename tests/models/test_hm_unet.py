@@ -193,3 +193,17 @@ def test_condition_of_the_wrong_size_is_refused() -> None:
     uncond = HMUNet(dataclasses.replace(TINY, coarse_dim=0, fine_dim=0))
     with pytest.raises(ValueError, match="no such condition"):
         uncond(x, c_noise, coarse)
+
+
+def test_channels_last_layout_changes_nothing_but_speed() -> None:
+    net = randomized(TINY)
+    assert net.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    nchw = randomized(TINY)
+    with torch.no_grad():
+        for p in nchw.parameters():
+            p.data = p.data.contiguous()
+    x, c_noise, coarse, fine = inputs(TINY)
+    with torch.no_grad():
+        out = net(x, c_noise, coarse, fine)
+        torch.testing.assert_close(out, nchw(x, c_noise, coarse, fine), atol=1e-5, rtol=1e-5)
+    assert out.shape == x.shape

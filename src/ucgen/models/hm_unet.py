@@ -246,6 +246,10 @@ class HMUNet(nn.Module):
         self.conv_out = nn.Conv2d(cin, c.in_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        # NHWC activations and weights: on CPU this made 18-step sampling 1.6-2.9x faster
+        # (NCHW nearest upsampling and layout copies dominate at these small widths) and a
+        # training step no slower (bench/bench_sampling.py); it is also cuDNN's fast layout.
+        self.to(memory_format=torch.channels_last)
 
     def embeddings(
         self,
@@ -311,7 +315,7 @@ class HMUNet(nn.Module):
         """
         emb = self.embeddings(c_noise, coarse, fine, keep_coarse, keep_fine)
         n = self.config.levels
-        h = self.conv_in(x)
+        h = self.conv_in(x.contiguous(memory_format=torch.channels_last))
         skips = []
         for i, level in enumerate(self.down):
             h = level(h, emb[i])
