@@ -315,7 +315,7 @@ class HMUNet(nn.Module):
         """
         emb = self.embeddings(c_noise, coarse, fine, keep_coarse, keep_fine)
         n = self.config.levels
-        h = self.conv_in(x.contiguous(memory_format=torch.channels_last))
+        h = self.conv_in(x)  # channels_last weights make every activation channels_last
         skips = []
         for i, level in enumerate(self.down):
             h = level(h, emb[i])
