@@ -11,7 +11,8 @@ the UNet as built (channels_last, see HMUNet); "nchw" the same weights in the de
     PYTHONPATH=src python bench/bench_sampling.py --threads 1 --modes eager --batch 64
     PYTHONPATH=src python bench/bench_sampling.py --set diffusion.width=32
 
-Run by hand; figures are noisy on a shared machine, so each is the best of `--repeats` runs.
+Run by hand; figures are noisy on a shared machine, so each is the best of `--repeats` runs,
+with the modes taking turns within each repeat.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -54,10 +56,8 @@ def prepare(unet: HMUNet, mode: str) -> HMUNet:
     return torch.compile(unet)  # type: ignore[return-value]
 
 
-def images_per_second(
-    unet: HMUNet, batch: int, steps: int, guidance: bool, repeats: int
-) -> tuple[float, float]:
-    """(best images/s over `repeats` timed batches, seconds of the first, warm-up, batch)."""
+def timer(unet: HMUNet, batch: int, steps: int, guidance: bool) -> Callable[[int], float]:
+    """A function seed -> seconds of one `generate` call of `batch` images."""
     cfg = unet.config
     g = torch.Generator().manual_seed(0)
     device = next(unet.parameters()).device
@@ -72,11 +72,11 @@ def images_per_second(
             torch.cuda.synchronize()
         start = time.perf_counter()
         generate(unet, cond, batch, seed, steps, *scales, batch_size=batch)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         return time.perf_counter() - start
 
-    warmup = run(0)
-    best = min(run(1 + i) for i in range(repeats))
-    return batch / best, warmup
+    return run
 
 
 def main() -> None:
@@ -119,14 +119,19 @@ def main() -> None:
         f"{args.steps} Heun steps = {2 * args.steps - 1} NFE"
     )
     print(f"{'mode':<14}{'guidance':<10}{'batch':>6}{'images/s':>11}{'first run s':>13}")
-    for mode in args.modes:
-        unet = prepare(copy.deepcopy(base), mode)
-        for guidance in args.guidance:
-            for batch in args.batch:
-                rate, warm = images_per_second(
-                    unet, batch, args.steps, guidance == "on", args.repeats
-                )
-                print(f"{mode:<14}{guidance:<10}{batch:>6}{rate:>11.1f}{warm:>13.1f}", flush=True)
+    models = {mode: prepare(copy.deepcopy(base), mode) for mode in args.modes}
+    for guidance in args.guidance:
+        for batch in args.batch:
+            runs = {m: timer(u, batch, args.steps, guidance == "on") for m, u in models.items()}
+            first = {m: run(0) for m, run in runs.items()}  # warm-up (and compilation)
+            # Modes take turns within each repeat, so a change in machine load hits all alike.
+            best = dict.fromkeys(runs, float("inf"))
+            for i in range(args.repeats):
+                for m, run in runs.items():
+                    best[m] = min(best[m], run(1 + i))
+            for m in runs:
+                rate = batch / best[m]
+                print(f"{m:<14}{guidance:<10}{batch:>6}{rate:>11.1f}{first[m]:>13.1f}", flush=True)
 
 
 if __name__ == "__main__":
