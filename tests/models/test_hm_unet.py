@@ -183,3 +183,27 @@ def test_middle_level_sees_only_its_prefix_of_fine() -> None:
     hook.remove()
     assert torch.equal(seen[0], seen[1])
     assert (seen[0] - seen[2]).abs().max() > 1e-3
+
+
+def test_condition_of_the_wrong_size_is_refused() -> None:
+    net = HMUNet(TINY)
+    x, c_noise, coarse, fine = inputs(TINY)
+    with pytest.raises(ValueError, match=r"coarse condition has shape \(4, 2\)"):
+        net(x, c_noise, coarse[:, :2], fine)
+    uncond = HMUNet(dataclasses.replace(TINY, coarse_dim=0, fine_dim=0))
+    with pytest.raises(ValueError, match="no such condition"):
+        uncond(x, c_noise, coarse)
+
+
+def test_channels_last_layout_changes_nothing_but_speed() -> None:
+    net = randomized(TINY)
+    assert net.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    nchw = randomized(TINY)
+    with torch.no_grad():
+        for p in nchw.parameters():
+            p.data = p.data.contiguous()
+    x, c_noise, coarse, fine = inputs(TINY)
+    with torch.no_grad():
+        out = net(x, c_noise, coarse, fine)
+        torch.testing.assert_close(out, nchw(x, c_noise, coarse, fine), atol=1e-5, rtol=1e-5)
+    assert out.shape == x.shape

@@ -96,8 +96,9 @@ class EDM:
     ) -> torch.Tensor:
         """Per-image EDM loss, eq. 8: lambda(sigma) ||D(y + n; sigma) - y||^2, mean over pixels.
 
-        images: (B, C, H, W) in [-1, 1]; returns (B,). `generator` fixes sigma and the noise
-        (evaluation); None uses the global RNG (training, resumable through its saved state).
+        images: (B, C, H, W) in [-1, 1]; returns (B,). `generator` (on the images' device)
+        fixes sigma and the noise (evaluation); None uses the global RNG (training, resumable
+        through its saved state).
         """
         b = images.shape[0]
         sigma = self.training_sigma(b, images.device, generator)
