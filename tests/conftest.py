@@ -1,4 +1,5 @@
-"""Tiny models run fastest on one thread, and the test machine's cores are shared."""
+"""Tiny models run fastest on one thread, and the test machine's two cores are shared by the
+test process and the subprocesses some tests start."""
 
 from __future__ import annotations
 
