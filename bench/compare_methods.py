@@ -49,8 +49,10 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}, "
-            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def lookup(report: dict, path: tuple[str, ...]) -> str:
@@ -82,10 +84,12 @@ def main() -> None:
         generators = ["diffusion", *sorted(TrainedModel.load(run.path).parts.generators)]
         for name in generators:
             model = TrainedModel.load(run.path, generator=name)
-            report = evaluate_run(model, num_samples=args.samples, progress=False,
-                                  out_name=f"eval-{name}.json")
+            report = evaluate_run(
+                model, num_samples=args.samples, progress=False, out_name=f"eval-{name}.json"
+            )
             rows.append((method, name, seconds, report))
-            print(f"{method}/{name}: FD {report['generation']['fd']:.3f} ({seconds:.0f} s training)")
+            fd = report["generation"]["fd"]
+            print(f"{method}/{name}: FD {fd:.3f} ({seconds:.0f} s training)")
 
     config = load_config(args.preset, overrides=args.overrides)
     lines = [
