@@ -77,16 +77,20 @@ class LabelFrequencySampler:
 LABELS_FOLDER = "oracle-parts"
 
 
-class UnconditionalMethod:
-    """Baseline: the same UNet with no condition at all."""
-
-    name = "uncond"
-    summary = "unconditional UNet (baseline)"
+class _PixelGeneratorOnly:
+    """A baseline trains the pixel generator alone: no semantic stage."""
 
     def semantic_stages(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Iterator[TrainingStage]:
         return iter(())
+
+
+class UnconditionalMethod(_PixelGeneratorOnly):
+    """Baseline: the same UNet with no condition at all."""
+
+    name = "uncond"
+    summary = "unconditional UNet (baseline)"
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
@@ -104,16 +108,11 @@ class UnconditionalMethod:
         )
 
 
-class LabelOracleMethod:
+class LabelOracleMethod(_PixelGeneratorOnly):
     """Baseline upper bound: the true labels as the condition (labels used in training)."""
 
     name = "labels"
     summary = "label-conditional UNet (oracle baseline: uses the true labels)"
-
-    def semantic_stages(
-        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
-    ) -> Iterator[TrainingStage]:
-        return iter(())
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
