@@ -65,3 +65,53 @@ def test_batch_order_is_a_function_of_seed_and_step():
     assert not torch.equal(a, batch_indices(5, 100, 8, seed=2))
     epoch = torch.cat([batch_indices(s, 100, 10, seed=1) for s in range(10)])
     assert sorted(epoch.tolist()) == list(range(100))
+
+
+def test_kill_during_a_save_keeps_the_previous_checkpoint(tmp_path, data):
+    class DiesWhileSaving(ToyStage):
+        def save(self, folder):
+            if self.dying:
+                (folder / "half.bin").parent.mkdir(parents=True, exist_ok=True)
+                (folder / "half.bin").write_bytes(b"x")
+                raise SystemExit("killed mid-save")
+            super().save(folder)
+
+    run = Run.create("k", load_config("tiny"), tmp_path)
+    stage = DiesWhileSaving(data.shape, total_steps=6)
+    stage.dying = False
+    train_stage(stage, data, run, settings(), CPU)
+    stage = DiesWhileSaving(data.shape, total_steps=9)
+    stage.dying = True
+    with pytest.raises(SystemExit):
+        train_stage(stage, data, run, settings(), CPU)
+    folder = run.checkpoints / "toy"
+    assert [p.name for p in complete_checkpoints(folder)][-1] == "step-0000006"
+    resumed = ToyStage(data.shape, total_steps=9)
+    assert train_stage(resumed, data, run, settings(), CPU) == 9
+    assert not list(folder.glob(".step-*"))  # the half-written folder was cleaned up
+
+
+def test_rollback_continues_from_last_good_checkpoint_with_lower_lr(tmp_path, data):
+    run = Run.create("rb", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, blow_up_at=7, blow_up_once=True)
+    s = settings(on_divergence="rollback", rollback_lr_factor=0.5)
+    assert train_stage(stage, data, run, s, CPU) == 20
+    events = [r for r in run.read_metrics() if r.get("event") == "rollback"]
+    assert len(events) == 1 and events[0]["step"] == 6 and "nan" in events[0]["reason"]
+    assert stage.opt.param_groups[0]["lr"] == pytest.approx(0.5e-2)
+
+
+def test_rollbacks_are_bounded(tmp_path, data):
+    run = Run.create("rb2", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, blow_up_at=7)
+    s = settings(on_divergence="rollback", max_rollbacks=2)
+    with pytest.raises(TrainingError, match="became nan"):
+        train_stage(stage, data, run, s, CPU)
+    assert len([r for r in run.read_metrics() if r.get("event") == "rollback"]) == 2
+
+
+def test_a_reported_collapse_stops_training(tmp_path, data):
+    run = Run.create("c", load_config("tiny"), tmp_path)
+    stage = ToyStage(data.shape, total_steps=20, collapse=True)
+    with pytest.raises(TrainingError, match="collapsed in every batch of steps 1-2"):
+        train_stage(stage, data, run, settings(), CPU)

@@ -1,4 +1,5 @@
-"""`ucgen data info SOURCE`: counts, shape, labels and a preview grid of a data set."""
+"""`ucgen data info SOURCE` (counts, shape, labels, factors and a preview grid of a data set)
+and `ucgen data download NAME` (fetch a public set, with checksums)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from ucgen.data import load_dataset
+from ucgen.data.download import PUBLIC_SETS, download
 from ucgen.report.grid import save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser(
         "data",
-        help="inspect data sets",
-        description="Inspect image data sets without training anything.",
+        help="inspect and download data sets",
+        description="Inspect image data sets without training anything, or download a public one.",
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     info = data_sub.add_parser(
@@ -32,7 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="which split to inspect (default: train)",
     )
     info.add_argument(
-        "--resolution", type=int, default=None, help="resize images to this square size"
+        "--resolution",
+        type=int,
+        default=None,
+        help="square size to load at: images are resized, shapes are drawn at it",
     )
     info.add_argument(
         "--data-root", default=None, metavar="DIR", help="folder holding a named data set's files"
@@ -45,6 +50,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--n", type=int, default=64, help="images in the preview (default: 64)")
     info.set_defaults(func=run_info)
+    names = sorted(PUBLIC_SETS)
+    dl = data_sub.add_parser(
+        "download",
+        help=f"download a public data set ({', '.join(names)})",
+        description="Download a public data set from its canonical URL, check its MD5 and "
+        "write it atomically. Files already present are kept. Without --root the files go to "
+        "the set's environment variable folder (UCGEN_MNIST, UCGEN_FASHION_MNIST, "
+        "UCGEN_CIFAR10) or ~/.cache/ucgen/NAME, where `--data NAME` finds them.",
+    )
+    dl.add_argument("name", choices=names, help="which data set")
+    dl.add_argument(
+        "--root",
+        default=None,
+        metavar="DIR",
+        help="folder to download into (default: $UCGEN_... or ~/.cache/ucgen/NAME)",
+    )
+    dl.set_defaults(func=run_download)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -65,10 +87,17 @@ def run_info(args: argparse.Namespace) -> int:
         for name, count in zip(names, counts, strict=False):
             print(f"  {name:<20} {count:>7}  {100 * count / len(ds):5.1f}%")
     for key in sorted(ds.factors):
-        print(f"factor       {key}")
+        values = ds.factors[key]
+        print(f"factor       {key:<12} {values.min():.3f} .. {values.max():.3f}")
     n = max(1, min(args.n, len(ds)))
     index = np.linspace(0, len(ds) - 1, n).round().astype(int)
     out = Path(args.preview or f"preview-{ds.name}.png")
     save_grid(ds.images[index], out)
     print(f"preview      {out}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    folder = download(args.name, args.root)
+    print(f"{args.name} is in {folder}")
     return 0

@@ -47,6 +47,12 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         choices=["auto", "cpu", "cuda"],
         help="where to run (default: auto)",
     )
+    p.add_argument(
+        "--generator",
+        default="diffusion",
+        help="pixel generator: diffusion (the HM-UNet, default) or another one the method "
+        "trained, e.g. stage1 (CoFi-UCGen's GAN generator, its baseline)",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -117,6 +123,11 @@ def _kw(args: argparse.Namespace) -> dict:
     return {"steps": args.steps, "guidance": args.guidance, "guidance_fine": args.guidance_fine}
 
 
+def _prefix(args: argparse.Namespace) -> str:
+    """File-name prefix that keeps pictures of other generators apart ("stage1-...")."""
+    return "" if args.generator == "diffusion" else f"{args.generator}-"
+
+
 def _done(path: Path, what: str) -> None:
     print(f"{what}: {path}")
 
@@ -124,8 +135,8 @@ def _done(path: Path, what: str) -> None:
 def run_sample(args: argparse.Namespace) -> int:
     model = _load(args)
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
-    name = "sample.png" if args.code is None else f"sample-c{args.code}.png"
-    png = args.png or model.run.samples / name
+    name = "sample" if args.code is None else f"sample-c{args.code}"
+    png = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
     _done(save_grid(images, png), "grid")
     if args.out is not None:
         from ucgen.evaluation.samples import save_samples
@@ -140,11 +151,14 @@ def run_traverse(args: argparse.Namespace) -> int:
     model = _load(args)
     rows = [
         model.traverse(
-            args.code, args.direction, steps=args.length, seed=args.seed + r, **_kw(args)
+            args.code, args.direction, length=args.length, seed=args.seed + r, **_kw(args)
         )[0]
         for r in range(args.rows)
     ]
-    png = args.png or model.run.samples / f"traverse-c{args.code}-d{args.direction}.png"
+    png = (
+        args.png
+        or model.run.samples / f"{_prefix(args)}traverse-c{args.code}-d{args.direction}.png"
+    )
     _done(save_grid(np.concatenate(rows), png, ncols=args.length), "strip")
     return 0
 
@@ -152,7 +166,7 @@ def run_traverse(args: argparse.Namespace) -> int:
 def run_flip(args: argparse.Namespace) -> int:
     model = _load(args)
     before, after = model.flip(args.code, args.bit, n=args.n, seed=args.seed, **_kw(args))
-    png = args.png or model.run.samples / f"flip-c{args.code}-b{args.bit}.png"
+    png = args.png or model.run.samples / f"{_prefix(args)}flip-c{args.code}-b{args.bit}.png"
     _done(save_grid(np.concatenate([before, after]), png, ncols=args.n), "flip")
     return 0
 
@@ -165,7 +179,7 @@ def run_vary(args: argparse.Namespace) -> int:
         image, n=args.n, seed=args.seed, keep_fine=not args.new_fine, **_kw(args)
     )
     code = "" if cond.code is None else f" (code {int(cond.code[0])})"
-    png = args.png or model.run.samples / f"vary-{args.image.stem}.png"
+    png = args.png or model.run.samples / f"{_prefix(args)}vary-{args.image.stem}.png"
     _done(save_grid(np.concatenate([image, images]), png), f"variations{code}")
     return 0
 

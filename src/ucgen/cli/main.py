@@ -9,10 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from ucgen import __version__
-from ucgen.cli import cluster_cmd, data_cmd, generate_cmd, report_cmd, train_cmd
+from ucgen.cli import (
+    cluster_cmd,
+    data_cmd,
+    demo_cmd,
+    eval_cmd,
+    generate_cmd,
+    report_cmd,
+    train_cmd,
+)
 from ucgen.errors import UcgenError
 
-COMMANDS = [train_cmd, generate_cmd, cluster_cmd, data_cmd, report_cmd]
+COMMANDS = [demo_cmd, train_cmd, generate_cmd, eval_cmd, cluster_cmd, data_cmd, report_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,8 @@ from typing import Literal
 
 from ucgen.errors import ConfigError
 
-Method = Literal["cofi", "rcg", "uncond", "labels"]
+Method = Literal["cofi", "uncond", "labels"]
+OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -93,6 +94,9 @@ class DiffusionConfig:
 
     width: int = 32
     channel_mult: tuple[int, ...] = (1, 2, 2)
+    num_res_blocks: int = 1  # residual blocks per level on each of the down and up paths
+    attention: bool = False  # one self-attention layer at the lowest resolution
+    fine_schedule: Literal["progressive", "flat"] = "progressive"  # "flat": ablation, see HMUNet
     steps: int = 2000
     batch_size: int = 64
     lr: float = 2e-4
@@ -106,6 +110,16 @@ class DiffusionConfig:
             len(self.channel_mult) >= 1 and all(m >= 1 for m in self.channel_mult),
             "diffusion.channel_mult",
             f"must be positive integers, got {self.channel_mult}",
+        )
+        _require(
+            self.num_res_blocks >= 1,
+            "diffusion.num_res_blocks",
+            f"must be >= 1, got {self.num_res_blocks}",
+        )
+        _require(
+            self.fine_schedule in ("progressive", "flat"),
+            "diffusion.fine_schedule",
+            f"must be 'progressive' or 'flat', got {self.fine_schedule!r}",
         )
         _require(self.steps >= 0, "diffusion.steps", f"must be >= 0, got {self.steps}")
         _require(
@@ -123,12 +137,18 @@ class SampleConfig:
     """Sampling defaults for the pixel generator."""
 
     steps: int = 18
-    guidance: float = 1.0  # classifier-free guidance scale; 1 = no guidance
+    guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
+    guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
     batch_size: int = 256
 
     def check(self) -> None:
         _require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
         _require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
+        _require(
+            self.guidance_fine >= 0,
+            "sample.guidance_fine",
+            f"must be >= 0, got {self.guidance_fine}",
+        )
         _require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
 
 
@@ -138,9 +158,21 @@ class EvalConfig:
 
     num_samples: int = 10000
     features: Literal["reference", "inception"] = "reference"
+    reference_width: int = 32  # reference classifier: channels of its first conv block
+    reference_epochs: int | None = None  # reference classifier epochs; None: 4, >= 300 steps
 
     def check(self) -> None:
         _require(self.num_samples >= 2, "eval.num_samples", f"must be >= 2, got {self.num_samples}")
+        _require(
+            self.reference_width >= 1,
+            "eval.reference_width",
+            f"must be >= 1, got {self.reference_width}",
+        )
+        _require(
+            self.reference_epochs is None or self.reference_epochs >= 1,
+            "eval.reference_epochs",
+            f"must be >= 1, got {self.reference_epochs}",
+        )
         _require(
             self.features in ("reference", "inception"),
             "eval.features",
@@ -158,12 +190,32 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
+    # A non-finite loss or a detected collapse either stops training (the last good checkpoint
+    # is kept) or rolls back to that checkpoint with the learning rate lowered.
+    on_divergence: OnDivergence = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
     def check(self) -> None:
         _require(
-            self.method in ("cofi", "rcg", "uncond", "labels"),
+            self.method in ("cofi", "uncond", "labels"),
             "train.method",
-            f"must be one of cofi, rcg, uncond, labels; got {self.method!r}",
+            f"must be one of cofi, uncond, labels; got {self.method!r}",
+        )
+        _require(
+            self.on_divergence in ("stop", "rollback"),
+            "train.on_divergence",
+            f"must be stop or rollback; got {self.on_divergence!r}",
+        )
+        _require(
+            0 < self.rollback_lr_factor < 1,
+            "train.rollback_lr_factor",
+            f"must be in (0, 1), got {self.rollback_lr_factor}",
+        )
+        _require(
+            self.max_rollbacks >= 0,
+            "train.max_rollbacks",
+            f"must be >= 0, got {self.max_rollbacks}",
         )
         _require(
             self.device in ("auto", "cpu", "cuda"),

@@ -103,7 +103,8 @@ class ImageDataset:
 
 def to_model_range(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) in [0, 255] -> float32 (N, C, H, W) in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    writable = np.require(images, requirements=["C", "W"])  # copies only read-only arrays
+    x = torch.from_numpy(writable).permute(0, 3, 1, 2).float()
     return x.div_(127.5).sub_(1.0)
 
 

@@ -9,10 +9,10 @@ __all__ = ["Method", "Parts", "get_method", "method_names"]
 
 
 def _methods() -> dict[str, Method]:
-    from ucgen.methods.baselines import LabelOracle, Unconditional
+    from ucgen.methods.baselines import LabelOracleMethod, UnconditionalMethod
     from ucgen.methods.cofi.method import CoFiUCGen
 
-    return {m.name: m for m in (CoFiUCGen(), Unconditional(), LabelOracle())}
+    return {m.name: m for m in (CoFiUCGen(), UnconditionalMethod(), LabelOracleMethod())}
 
 
 def method_names() -> list[str]:

@@ -20,7 +20,7 @@ from ucgen.data import ImageDataset
 from ucgen.methods.parts import Condition, ConditionSampler, PixelGenerator, SemanticEncoder
 from ucgen.training.stage import TrainingStage
 
-ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition | None]
+ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Parts:
     """A method's semantic encoder and condition sampler, and how the pixel generator sees them.
 
     condition(images, labels) -> the Condition the pixel generator is trained with for a batch
-    (B, C, H, W) in [-1, 1]; labels reach only the label oracle.
+    (B, C, H, W) in [-1, 1]; labels reach only the label oracle. None: unconditional.
     coarse_dim / fine_dim: sizes of Condition.coarse / Condition.fine (0 = absent).
     num_codes: how many discrete codes `code` can take (0 = no discrete codes).
     code_bits: K when codes are bit-codes (coarse = bits in {-1, +1}^K), else 0.
@@ -39,7 +39,7 @@ class Parts:
 
     encoder: SemanticEncoder | None
     sampler: ConditionSampler | None
-    condition: ConditionFn
+    condition: ConditionFn | None
     coarse_dim: int
     fine_dim: int
     num_codes: int

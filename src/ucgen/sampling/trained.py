@@ -112,23 +112,27 @@ class TrainedModel:
         self,
         code: int,
         direction: int,
-        steps: int = 8,
+        length: int = 8,
         seed: int = 0,
         span: float = 2.0,
         **kw: float | int | None,
     ) -> tuple[np.ndarray, Condition]:
         """One fine-basis direction moved from -span to +span standard deviations, all else
-        fixed (same code, same other coefficients, same noise): a strip of `steps` images."""
+        fixed (same code, same other coefficients, same noise): a strip of `length` images."""
         if self.parts.fine_dim == 0:
             raise UcgenError("this model has no fine vector to traverse")
         if not 0 <= direction < self.parts.fine_dim:
             raise UcgenError(f"direction must be in [0, {self.parts.fine_dim}), got {direction}")
         spread = self.conditions(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
         base = self.conditions(1, seed, code)
-        cond = Condition.cat([base] * steps)  # type: ignore[list-item]
+        cond = Condition.cat([base] * length)  # type: ignore[list-item]
         cond.fine = cond.fine.clone()  # type: ignore[union-attr]
-        cond.fine[:, direction] = torch.linspace(-span, span, steps) * spread  # type: ignore
-        return self.render(cond, steps, seed=seed, **kw), cond
+        cond.fine[:, direction] = torch.linspace(-span, span, length) * spread  # type: ignore
+        # Image i's noise depends on (seed, i): render one at a time so all share one noise.
+        strip = [
+            self.render(cond.slice(slice(i, i + 1)), 1, seed=seed, **kw) for i in range(length)
+        ]
+        return np.concatenate(strip), cond
 
     def flip(
         self, code: int, bit: int, n: int = 8, seed: int = 0, **kw: float | int | None

@@ -14,6 +14,7 @@ of processes changes nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 
@@ -93,6 +94,33 @@ def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     t /= dist.get_world_size()
     return dict(zip(keys, t.tolist(), strict=True))
+
+
+def rank_checksums(state: object) -> list[str]:
+    """A checksum of a (nested) state dict on every rank, gathered on all ranks: after a
+    synchronised step they must all be equal."""
+    digest = hashlib.sha256()
+
+    def visit(x: object) -> None:
+        if isinstance(x, torch.Tensor):
+            digest.update(x.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy())
+        elif isinstance(x, dict):
+            for key in sorted(x, key=str):
+                digest.update(str(key).encode())
+                visit(x[key])
+        elif isinstance(x, list | tuple):
+            for item in x:
+                visit(item)
+        else:
+            digest.update(repr(x).encode())
+
+    visit(state)
+    mine = digest.hexdigest()[:16]
+    if not dist.is_initialized():
+        return [mine]
+    every: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(every, mine)
+    return [str(c) for c in every]
 
 
 def barrier() -> None:

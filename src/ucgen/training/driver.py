@@ -12,6 +12,7 @@ from ucgen.data import ImageDataset, load_dataset
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
 from ucgen.training import distributed as dist
+from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
 
 
@@ -31,8 +32,6 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
     Stages already finished in the run are loaded, not retrained, so the same call resumes a
     killed run from its last complete checkpoint.
     """
-    from ucgen.training.diffusion_stage import build_diffusion_stage
-
     device = dist.local_device(config.train.device)
     dist.init_from_env(device)
     torch.manual_seed(config.train.seed)
@@ -44,10 +43,22 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
         sample_every=config.train.sample_every,
         checkpoint_every=config.train.checkpoint_every,
         progress=progress,
+        on_divergence=config.train.on_divergence,
+        rollback_lr_factor=config.train.rollback_lr_factor,
+        max_rollbacks=config.train.max_rollbacks,
     )
     for stage in method.semantic_stages(config, data, run.checkpoints, device):
         train_stage(stage, data, run, settings, device)
     parts = method.fit_parts(config, data, run.checkpoints, device)
-    pixel = build_diffusion_stage(config, data, parts, device)
+    c, h, _ = data.shape
+    unet = unet_config(config.diffusion, c, h, parts.coarse_dim, parts.fine_dim)
+    pixel = DiffusionStage(
+        config.diffusion,
+        unet,
+        parts.condition,
+        parts.sampler,
+        device,
+        preview_steps=config.sample.steps,
+    )
     train_stage(pixel, data, run, settings, device)
     dist.barrier()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -37,6 +38,9 @@ class LoopSettings:
     sample_every: int = 500
     checkpoint_every: int = 500
     progress: bool = True
+    on_divergence: str = "stop"  # or "rollback": back to the last checkpoint, lower lr
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
 
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -80,10 +84,10 @@ def train_stage(
         initial=step,
         desc=stage.name,
         dynamic_ncols=True,
-        disable=not settings.progress,
+        disable=not (settings.progress and main),
     )
     running: dict[str, float] = {}
-    count = 0
+    count = rollbacks = 0
     while step < stage.total_steps:
         index = batch_indices(step, len(images), stage.batch_size, settings.seed)
         index = dist.shard(index, stage.batch_size)
@@ -91,23 +95,49 @@ def train_stage(
         y = None if labels is None else labels[index].to(device)
         losses = dist.mean_over_ranks(stage.train_step(x, y, step))
         step += 1
+        problem = next(
+            (
+                f"loss '{k}' became {v} at step {step}"
+                for k, v in losses.items()
+                if not math.isfinite(v)
+            ),
+            None,
+        )
         for key, value in losses.items():
-            if not math.isfinite(value):
-                kept = latest_checkpoint(folder)
-                raise TrainingError(
-                    f"stage '{stage.name}' diverged: loss '{key}' became {value} at step "
-                    f"{step}. Training stopped; the last good checkpoint is kept "
-                    f"({kept or 'none yet'}). Resume with a lower learning rate, e.g. "
-                    f"`ucgen train --resume {run.path} --set SECTION.lr=...`."
-                )
             running[key] = running.get(key, 0.0) + value
         count += 1
         last = step == stage.total_steps
-        if main and (step % settings.log_every == 0 or last):
+        if problem is None and (step % settings.log_every == 0 or last):
             means = {k: v / count for k, v in running.items()}
-            run.log({"stage": stage.name, "step": step, **means})
-            bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+            if means.get("collapse", 0.0) >= 1.0:
+                problem = f"training collapsed in every batch of steps {step - count + 1}-{step}"
+            if main:
+                run.log({"stage": stage.name, "step": step, **means})
+                bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
             running, count = {}, 0
+        if problem is not None:
+            kept = latest_checkpoint(folder)
+            if settings.on_divergence == "rollback" and kept and rollbacks < settings.max_rollbacks:
+                rollbacks += 1
+                step = roll_back(stage, kept, settings.rollback_lr_factor)
+                if main:
+                    run.log(
+                        {
+                            "stage": stage.name,
+                            "step": step,
+                            "event": "rollback",
+                            "reason": problem,
+                            "lr_factor": settings.rollback_lr_factor,
+                        }
+                    )
+                bar.n, running, count = step, {}, 0
+                continue
+            raise TrainingError(
+                f"stage '{stage.name}': {problem}. Training stopped; the last good checkpoint "
+                f"is kept ({kept or 'none yet'}). Resume with a lower learning rate, e.g. "
+                f"`ucgen train --resume {run.path} --set SECTION.lr=...`, or set "
+                "train.on_divergence=rollback."
+            )
         if main and (step % settings.sample_every == 0 or last):
             preview = stage.preview(torch.Generator().manual_seed(settings.seed))
             save_grid(preview, run.samples / f"{stage.name}-step{step:07d}.png")
@@ -117,4 +147,27 @@ def train_stage(
             dist.barrier()
         bar.update(1)
     bar.close()
+    if dist.world_size() > 1:
+        check_ranks_agree(stage, run, step)
     return step
+
+
+def roll_back(stage: TrainingStage, checkpoint: Path, lr_factor: float) -> int:
+    """Restore the last good checkpoint and lower every learning rate; returns its step."""
+    step = load_checkpoint(stage, checkpoint)
+    for optimizer in stage.optimizers():
+        for group in optimizer.param_groups:
+            group["lr"] *= lr_factor
+    return step
+
+
+def check_ranks_agree(stage: TrainingStage, run: Run, step: int) -> None:
+    """Every rank must end a stage with the same weights; a mismatch means lost updates."""
+    sums = dist.rank_checksums(stage.state_dict())
+    if dist.is_main():
+        run.log({"stage": stage.name, "step": step, "rank_checksums": sums})
+    if len(set(sums)) > 1:
+        raise TrainingError(
+            f"stage '{stage.name}': the {len(sums)} processes ended with "
+            f"different weights (checksums {', '.join(sums)})"
+        )

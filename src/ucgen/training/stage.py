@@ -25,7 +25,13 @@ class TrainingStage(Protocol):
         """One optimisation step on a batch (B, C, H, W) in [-1, 1]; returns scalar losses.
 
         labels are passed only to the label-oracle baseline; every other stage ignores them.
+        A stage that can tell its training has collapsed (e.g. every image in one code)
+        returns "collapse": 1.0 for that batch; the loop's divergence guard acts on it.
         """
+        ...
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """The stage's optimisers (the divergence guard lowers their learning rates)."""
         ...
 
     def state_dict(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ DEFAULT_RESOLUTION = 32
 SIZE_RANGE = (0.22, 0.36)
 SATURATION, VALUE = 0.85, 1.0
 SUPERSAMPLE = 2
+ARM, REACH = 0.28, 0.95
 CHUNK = 500  # images rendered at once: bounds the temporary (CHUNK, R*2, R*2) arrays
 
 
@@ -47,16 +48,8 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
     size = rng.uniform(*SIZE_RANGE, n)
     rotation = rng.uniform(0.0, np.pi / 2, n)
     hue = rng.random(n)
-    # The centre keeps the whole circumscribed circle (plus half a pixel) inside the image.
-    margin = size + 0.5 / resolution
-    cx = margin + x * (1 - 2 * margin)
-    cy = margin + y * (1 - 2 * margin)
-    masks = np.empty((n, resolution, resolution), np.float32)
-    for start in range(0, n, CHUNK):
-        part = slice(start, start + CHUNK)
-        masks[part] = _render(
-            shape[part], cx[part], cy[part], size[part], rotation[part], resolution
-        )
+    factors = {"x": x, "y": y, "size": size, "rotation": rotation, "hue": hue}
+    masks = shape_masks(shape, factors, resolution)
     colour = _hsv_to_rgb(hue, SATURATION, VALUE)  # (n, 3) in [0, 1]
     images = np.round(masks[..., None] * colour[:, None, None, :] * 255).astype(np.uint8)
     return ImageDataset(
@@ -64,19 +57,40 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
         labels=shape.astype(np.int64),
         name="shapes",
         class_names=CLASS_NAMES,
-        factors={"x": x, "y": y, "size": size, "rotation": rotation, "hue": hue},
+        factors=factors,
     )
 
 
+def shape_masks(shape: np.ndarray, factors: dict[str, np.ndarray], resolution: int) -> np.ndarray:
+    """Coverage masks (n, R, R) float32 in [0, 1] of shapes `shape` (n,) posed by `factors`.
+
+    The images of `make_shapes` are these masks times their colour; tests (and evaluations)
+    can render any shape at any image's pose, e.g. to ask how much two shapes overlap.
+    """
+    size = factors["size"]
+    # The centre keeps the whole circumscribed circle (plus half a pixel) inside the image.
+    margin = size + 0.5 / resolution
+    cx = margin + factors["x"] * (1 - 2 * margin)
+    cy = margin + factors["y"] * (1 - 2 * margin)
+    rotation = factors["rotation"]
+    masks = np.empty((len(shape), resolution, resolution), np.float32)
+    # Render each kind on its own images only, in chunks that bound the temporary arrays.
+    for kind in range(len(CLASS_NAMES)):
+        index = np.flatnonzero(shape == kind)
+        for part in np.array_split(index, max(1, -(-len(index) // CHUNK))):
+            masks[part] = _render(kind, cx[part], cy[part], size[part], rotation[part], resolution)
+    return masks
+
+
 def _render(
-    shape: np.ndarray,
+    kind: int,
     cx: np.ndarray,
     cy: np.ndarray,
     size: np.ndarray,
     rotation: np.ndarray,
     resolution: int,
 ) -> np.ndarray:
-    """Coverage in [0, 1], (n, R, R): inside-tests on a supersampled grid, then box-averaged."""
+    """Coverage in [0, 1], (n, R, R): an inside-test on a supersampled grid, box-averaged."""
     s = resolution * SUPERSAMPLE
     grid = (np.arange(s, dtype=np.float32) + 0.5) / s  # pixel centres in [0, 1]
     dx = grid[None, None, :] - cx[:, None, None].astype(np.float32)
@@ -87,18 +101,17 @@ def _render(
     # Rotated coordinates in units of the circumradius: the shape's own frame.
     u = (cos * dx + sin * dy) / r
     v = (-sin * dx + cos * dy) / r
-    kind = shape[:, None, None]
-    inside = np.zeros(u.shape, bool)
-    inside |= (kind == 0) & (u * u + v * v <= 0.85**2)
-    inside |= (kind == 1) & (np.maximum(np.abs(u), np.abs(v)) <= 0.68)
-    # Equilateral triangle of circumradius 1: three half-planes at inradius 0.5.
-    tri = (-v <= 0.5) & (0.866 * u + 0.5 * v <= 0.5) & (-0.866 * u + 0.5 * v <= 0.5)
-    inside |= (kind == 2) & tri
-    arm, reach = 0.28, 0.95
-    plus = ((np.abs(u) <= arm) & (np.abs(v) <= reach)) | ((np.abs(v) <= arm) & (np.abs(u) <= reach))
-    inside |= (kind == 3) & plus
+    if kind == 0:  # circle
+        inside = u * u + v * v <= 0.85**2
+    elif kind == 1:  # square
+        inside = np.maximum(np.abs(u), np.abs(v)) <= 0.68
+    elif kind == 2:  # equilateral triangle of circumradius 1: three half-planes at inradius 0.5
+        inside = (-v <= 0.5) & (0.866 * u + 0.5 * v <= 0.5) & (-0.866 * u + 0.5 * v <= 0.5)
+    else:  # cross: two bars of half-width ARM and half-length REACH
+        au, av = np.abs(u), np.abs(v)
+        inside = ((au <= ARM) & (av <= REACH)) | ((av <= ARM) & (au <= REACH))
     f = SUPERSAMPLE
-    return inside.reshape(len(shape), resolution, f, resolution, f).mean(axis=(2, 4))
+    return inside.reshape(len(cx), resolution, f, resolution, f).mean(axis=(2, 4))
 
 
 def _hsv_to_rgb(h: np.ndarray, s: float, v: float) -> np.ndarray:

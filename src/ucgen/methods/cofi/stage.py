@@ -134,6 +134,9 @@ class Stage1:
             for b, c in zip(net.buffers(), ema.buffers(), strict=True):
                 c.copy_(b)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_ge, self.opt_d]
+
     def state_dict(self) -> dict[str, Any]:
         """Weights of G, E, D and the EMA copies, and both optimiser states."""
         return {

@@ -1,0 +1,138 @@
+"""Sampling speed of the pixel generator: images/s for Heun sampling (`ucgen.sampling.generate`).
+
+Builds the UNet of a preset's [diffusion] section at the preset's resolution (CoFi-sized
+condition: coarse = stage1.bits, fine = stage1.fine_dim) with random weights (speed does not
+depend on them) and times whole `generate` calls for each combination of execution mode
+(eager, nchw, torch.compile), guidance (off: one prediction per step; on: separate
+coarse and fine scales, three predictions batched into one pass) and batch size. "eager" is
+the UNet as built (channels_last, see HMUNet); "nchw" the same weights in the default layout.
+
+    PYTHONPATH=src python bench/bench_sampling.py                     # fmnist preset, 18 steps
+    PYTHONPATH=src python bench/bench_sampling.py --threads 1 --modes eager --batch 64
+    PYTHONPATH=src python bench/bench_sampling.py --set diffusion.width=32
+
+Run by hand; figures are noisy on a shared machine, so each is the best of `--repeats` runs,
+with the modes taking turns within each repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from collections.abc import Callable
+
+import torch
+
+from ucgen.config import load_config
+from ucgen.methods.parts import Condition
+from ucgen.models.hm_unet import HMUNet
+from ucgen.sampling.pipeline import generate
+from ucgen.training.diffusion_stage import unet_config
+
+RESOLUTION = {"fashion-mnist": 28, "digits": 8, "shapes": 16}
+
+
+def build(preset: str, overrides: list[str], device: str) -> HMUNet:
+    config = load_config(preset, overrides=overrides)
+    resolution = config.data.resolution or RESOLUTION[config.data.source]
+    unet = unet_config(
+        config.diffusion,
+        in_channels=1,
+        resolution=resolution,
+        coarse_dim=config.stage1.bits,
+        fine_dim=config.stage1.fine_dim,
+    )
+    torch.manual_seed(0)
+    return HMUNet(unet).to(device).eval()
+
+
+def prepare(unet: HMUNet, mode: str) -> HMUNet:
+    """The same weights as built (channels_last), in NCHW layout, or compiled by torch.compile."""
+    if mode == "eager":
+        return unet
+    if mode == "nchw":
+        return unet.to(memory_format=torch.contiguous_format)
+    return torch.compile(unet)  # type: ignore[return-value]
+
+
+def timer(unet: HMUNet, batch: int, steps: int, guidance: bool) -> Callable[[int], float]:
+    """A function seed -> seconds of one `generate` call of `batch` images."""
+    cfg = unet.config
+    g = torch.Generator().manual_seed(0)
+    device = next(unet.parameters()).device
+    cond = Condition(
+        coarse=torch.randn(batch, cfg.coarse_dim, generator=g).sign(),
+        fine=torch.randn(batch, cfg.fine_dim, generator=g),
+    ).to(device)
+    scales = (2.0, 1.5) if guidance else (1.0, 1.0)
+
+    def run(seed: int) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        generate(unet, cond, batch, seed, steps, *scales, batch_size=batch)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="fmnist", help="config preset (default: fmnist)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="config override section.key=value (repeatable)",
+    )
+    parser.add_argument("--steps", type=int, default=18, help="Heun steps (2*steps-1 NFE)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[16, 64], help="batch sizes")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["eager", "nchw", "compile"],
+        choices=["eager", "nchw", "compile"],
+    )
+    parser.add_argument("--guidance", nargs="+", default=["off", "on"], choices=["off", "on"])
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs; the best is kept")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = build(args.preset, args.overrides, args.device)
+    cfg = base.config
+    params = sum(p.numel() for p in base.parameters())
+    print(
+        f"UNet {cfg.resolution}x{cfg.resolution}x{cfg.in_channels} width={cfg.width} "
+        f"channel_mult={cfg.channel_mult} num_res_blocks={cfg.num_res_blocks} "
+        f"attention={cfg.attention} coarse={cfg.coarse_dim} fine={cfg.fine_dim}: "
+        f"{params / 1e6:.2f}M parameters"
+    )
+    print(
+        f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
+        f"{args.steps} Heun steps = {2 * args.steps - 1} NFE"
+    )
+    print(f"{'mode':<14}{'guidance':<10}{'batch':>6}{'images/s':>11}{'first run s':>13}")
+    models = {mode: prepare(copy.deepcopy(base), mode) for mode in args.modes}
+    for guidance in args.guidance:
+        for batch in args.batch:
+            runs = {m: timer(u, batch, args.steps, guidance == "on") for m, u in models.items()}
+            first = {m: run(0) for m, run in runs.items()}  # warm-up (and compilation)
+            # Modes take turns within each repeat, so a change in machine load hits all alike.
+            best = dict.fromkeys(runs, float("inf"))
+            for i in range(args.repeats):
+                for m, run in runs.items():
+                    best[m] = min(best[m], run(1 + i))
+            for m in runs:
+                rate = batch / best[m]
+                print(f"{m:<14}{guidance:<10}{batch:>6}{rate:>11.1f}{first[m]:>13.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""CoFi-UCGen as a choice of three parts (DESIGN.md, "The CoFi-UCGen method"):
+
+    semantic encoder  : stage-1 encoder E + fine basis -> bit-code and fine coefficients
+    condition sampler : i.i.d. Gaussian prior (no label prior, no number of classes)
+    pixel generator   : HM-UNet, trained on the encoder's conditions of real images
+
+Its one semantic stage is adversarial semantic reciprocal learning (`Stage1`). The stage-1
+generator is kept as a second pixel generator ("stage1"), the GAN baseline of the method.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ucgen.config import Config
+from ucgen.data import ImageDataset
+from ucgen.io.checkpoint import load_component
+from ucgen.methods.cofi.basis import FineBasis
+from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
+from ucgen.methods.cofi.prior import GaussianPrior
+from ucgen.methods.cofi.stage import Stage1
+from ucgen.methods.method import Parts
+from ucgen.methods.parts import Condition
+from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
+from ucgen.training import distributed as dist
+from ucgen.training.checkpoints import final_components
+from ucgen.training.stage import TrainingStage
+
+PARTS_FOLDER = "cofi-parts"
+
+
+class Stage1Renderer:
+    """The stage-1 generator G(z_c, z_f) as a PixelGenerator: the condition's bits give the
+    signs of z_c (magnitudes drawn per image from (seed, i)), its fine coefficients give z_f
+    through the code's basis. Sampler settings (steps, guidance) do not apply to a GAN."""
+
+    def __init__(self, generator: Generator, basis: FineBasis) -> None:
+        self.generator = generator.eval().requires_grad_(False)
+        self.basis = basis
+
+    @torch.no_grad()
+    def render(
+        self,
+        condition: Condition | None,
+        n: int,
+        seed: int,
+        steps: int,
+        guidance_coarse: float,
+        guidance_fine: float,
+        batch_size: int,
+    ) -> torch.Tensor:
+        if condition is None or condition.coarse is None or condition.fine is None:
+            raise ValueError("the stage-1 generator needs a bit-code and a fine vector")
+        device = next(self.generator.parameters()).device
+        k = condition.coarse.shape[1]
+        out = []
+        for start in range(0, n, batch_size):
+            rows = range(start, min(n, start + batch_size))
+            magnitude = torch.stack([_half_normal(seed, i, k) for i in rows])
+            part = condition.slice(slice(rows.start, rows.stop))
+            z_c = part.coarse * magnitude  # type: ignore[operator]
+            z_f = self.basis.fine_vector(part.fine, part.code)  # type: ignore[arg-type]
+            out.append(self.generator(z_c.to(device), z_f.to(device)).clamp(-1, 1).cpu())
+        return torch.cat(out)
+
+
+def _half_normal(seed: int, index: int, k: int) -> torch.Tensor:
+    mixed = np.random.SeedSequence([seed, index, 1]).generate_state(2, np.uint32)
+    g = torch.Generator().manual_seed(int(mixed[0]) << 32 | int(mixed[1]))
+    return torch.randn(k, generator=g).abs()
+
+
+class CoFiUCGen:
+    name = "cofi"
+    summary = "CoFi-UCGen: bit-codes + fine basis from adversarial reciprocal learning, HM-UNet"
+
+    def semantic_stages(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Iterator[TrainingStage]:
+        c, h, _ = data.shape
+        yield Stage1(config.stage1, channels=c, resolution=h, device=device)
+
+    def fit_parts(
+        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
+    ) -> Parts:
+        folder = final_components(checkpoints, Stage1.name)
+        net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
+        encoder = fit_encoder(net, data.tensors().to(device))
+        if dist.is_main():
+            encoder.save(checkpoints / PARTS_FOLDER)
+        dist.barrier()
+        return self._parts(encoder, folder, device)
+
+    def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
+        encoder = CoFiEncoder.load(checkpoints / PARTS_FOLDER)
+        encoder.net.to(device)
+        encoder.basis.to(device)
+        return self._parts(encoder, final_components(checkpoints, Stage1.name), device)
+
+    def _parts(self, encoder: CoFiEncoder, stage1: Path, device: torch.device) -> Parts:
+        basis = copy.deepcopy(encoder.basis).cpu()  # the prior draws on the CPU
+        generator = load_component(Generator, Stage1NetConfig, stage1 / "generator").to(device)
+        cfg = encoder.net.config
+        return Parts(
+            encoder=encoder,
+            sampler=GaussianPrior(basis),
+            condition=lambda images, labels: encoder.encode(images),
+            coarse_dim=cfg.bits,
+            fine_dim=cfg.fine_dim,
+            num_codes=2**cfg.bits,
+            code_bits=cfg.bits,
+            image_shape=(cfg.channels, cfg.resolution, cfg.resolution),
+            generators={"stage1": Stage1Renderer(generator, basis)},
+        )

@@ -1,0 +1,157 @@
+"""Stage 2 of every method: train the (HM-)UNet pixel generator with the EDM loss.
+
+The stage does not know which method it serves: the method supplies `condition_fn`
+(images, labels) -> Condition (the frozen CoFi encoder, one-hot labels for the oracle, None for
+unconditional) and a `ConditionSampler` for previews. Conditions are dropped at random
+(coarse with probability drop_coarse, taking fine with it; otherwise fine alone with
+probability drop_fine) so that one network also predicts unconditionally and coarse-only for
+classifier-free guidance. Sampling uses an EMA of the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ucgen.config.schema import DiffusionConfig
+from ucgen.data import to_uint8
+from ucgen.io.checkpoint import load_into, save_component
+from ucgen.methods.parts import Condition, ConditionSampler
+from ucgen.models.hm_unet import HMUNet, HMUNetConfig
+from ucgen.sampling.edm import EDM
+from ucgen.sampling.pipeline import generate
+from ucgen.training import distributed as dist
+
+ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
+
+
+def unet_config(
+    config: DiffusionConfig,
+    in_channels: int,
+    resolution: int,
+    coarse_dim: int = 0,
+    fine_dim: int = 0,
+) -> HMUNetConfig:
+    """The UNet architecture from the run's diffusion section and the method's condition sizes."""
+    return HMUNetConfig(
+        in_channels=in_channels,
+        resolution=resolution,
+        width=config.width,
+        channel_mult=tuple(config.channel_mult),
+        num_res_blocks=config.num_res_blocks,
+        attention=config.attention,
+        coarse_dim=coarse_dim,
+        fine_dim=fine_dim,
+        fine_schedule=config.fine_schedule,
+    ).check()
+
+
+class DiffusionStage:
+    """TrainingStage for the pixel generator: Adam on the EDM loss, EMA weights for sampling.
+
+    condition_fn: (images (B, C, H, W) in [-1, 1], labels (B,) or None) -> Condition, or None
+    for an unconditional UNet. It runs under no_grad (the encoder is frozen).
+    preview_sampler: draws preview conditions (None: unconditional previews).
+    """
+
+    name = "diffusion"
+
+    def __init__(
+        self,
+        config: DiffusionConfig,
+        unet: HMUNetConfig,
+        condition_fn: ConditionFn | None = None,
+        preview_sampler: ConditionSampler | None = None,
+        device: torch.device | str = "cpu",
+        preview_steps: int = 18,
+        preview_count: int = 16,
+    ) -> None:
+        self.config = config
+        self.unet_config = unet
+        self.batch_size = config.batch_size
+        self.total_steps = config.steps
+        self.condition_fn = condition_fn
+        self.preview_sampler = preview_sampler
+        self.preview_steps = preview_steps
+        self.preview_count = preview_count
+        self.edm = EDM()
+        self.model = HMUNet(unet).to(device)
+        self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.step = 0
+
+    def _drop_masks(self, b: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """keep_coarse, keep_fine (B,) floats; a dropped coarse also drops fine (see HMUNet)."""
+        keep_coarse = (torch.rand(b, device=device) >= self.config.drop_coarse).float()
+        keep_fine = (torch.rand(b, device=device) >= self.config.drop_fine).float()
+        return keep_coarse, keep_coarse * keep_fine
+
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
+        """One Adam step on the EDM loss (eq. 8) of a batch (B, C, H, W) in [-1, 1]."""
+        self.model.train()
+        cond = Condition()
+        if self.condition_fn is not None:
+            with torch.no_grad():
+                cond = self.condition_fn(images, labels)
+        keep_coarse, keep_fine = self._drop_masks(images.shape[0], images.device)
+
+        def net(x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+            return self.model(x, c_noise, cond.coarse, cond.fine, keep_coarse, keep_fine)
+
+        loss = self.edm.loss(net, images).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        dist.sync_gradients(self.model.parameters())
+        self.optimizer.step()
+        self.step = step + 1
+        self._update_ema()
+        return {"loss": loss.item()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """ema <- d ema + (1 - d) w, with d warmed up as min(ema, (1 + t) / (10 + t)) so that
+        short runs and early previews are not dominated by the random initial weights."""
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        ema = list(self.ema.parameters())
+        torch._foreach_lerp_(ema, list(self.model.parameters()), 1 - decay)
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights, EMA weights, optimizer state and step: plain tensors and numbers."""
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from `state_dict()`; a weight mismatch is a CheckpointError."""
+        load_into(self.model, state["model"], "diffusion training state (model)")
+        load_into(self.ema, state["ema"], "diffusion training state (ema)")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+
+    def save(self, folder: Path) -> None:
+        """The EMA UNet as folder/{config.json, model.safetensors} (`load_unet` reads it)."""
+        save_component(self.ema, self.unet_config, Path(folder))
+
+    def preview(self, generator: torch.Generator) -> np.ndarray:
+        """`preview_count` EMA samples (N, H, W, C) uint8; the same generator gives the same
+        conditions and noise, so previews along training are comparable."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        cond = None
+        if self.preview_sampler is not None:
+            cond = self.preview_sampler.sample(self.preview_count, generator)
+        self.ema.eval()
+        images = generate(self.ema, cond, self.preview_count, seed, steps=self.preview_steps)
+        return to_uint8(images)

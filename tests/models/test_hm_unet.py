@@ -1,0 +1,209 @@
+"""HM-UNet: shapes, config validation, level-specific conditioning, save/load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from ucgen.errors import CheckpointError, ConfigError
+from ucgen.io.checkpoint import save_component
+from ucgen.models.hm_unet import HMUNet, HMUNetConfig, load_unet
+
+TINY = HMUNetConfig(
+    in_channels=1, resolution=8, width=8, channel_mult=(1, 2, 2), coarse_dim=3, fine_dim=6
+)
+
+
+def randomized(config: HMUNetConfig, seed: int = 0) -> HMUNet:
+    """A net whose zero-initialised layers (output convs, nulls) are perturbed, so every
+    input and condition visibly reaches the output, as after some training."""
+    torch.manual_seed(seed)
+    net = HMUNet(config)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return net.eval()
+
+
+def inputs(config: HMUNetConfig, b: int = 4, seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, config.in_channels, config.resolution, config.resolution, generator=g)
+    c_noise = torch.randn(b, generator=g)
+    coarse = torch.randn(b, config.coarse_dim, generator=g) if config.coarse_dim else None
+    fine = torch.randn(b, config.fine_dim, generator=g) if config.fine_dim else None
+    return x, c_noise, coarse, fine
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        HMUNetConfig(in_channels=1, resolution=8, width=8, channel_mult=(1, 2)),
+        HMUNetConfig(in_channels=3, resolution=8, width=8, channel_mult=(1, 2), coarse_dim=4),
+        HMUNetConfig(in_channels=1, resolution=12, width=8, channel_mult=(1, 1, 2), attention=True),
+        TINY,
+        HMUNetConfig(
+            in_channels=1,
+            resolution=8,
+            width=8,
+            num_res_blocks=2,
+            channel_mult=(1, 2),
+            coarse_dim=2,
+            fine_dim=3,
+            fine_schedule="flat",
+        ),
+    ],
+)
+def test_output_shape_matches_input(config: HMUNetConfig) -> None:
+    net = randomized(config)
+    x, c_noise, coarse, fine = inputs(config)
+    assert net(x, c_noise, coarse, fine).shape == x.shape
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"resolution": 10}, "resolution"),
+        ({"fine_dim": 4, "coarse_dim": 0}, "fine_dim"),
+        ({"width": 2}, "width"),
+        ({"channel_mult": ()}, "channel_mult"),
+        ({"fine_schedule": "random"}, "fine_schedule"),
+        ({"channel_mult": (1,), "coarse_dim": 2, "fine_dim": 2}, "progressive"),
+    ],
+)
+def test_bad_config_names_the_key(changes: dict, key: str) -> None:
+    config = dataclasses.replace(TINY, **changes)
+    with pytest.raises(ConfigError, match=key):
+        config.check()
+
+
+def test_fine_prefix_grows_from_none_at_the_bottom_to_all_at_the_top() -> None:
+    config = HMUNetConfig(resolution=8, channel_mult=(1, 2, 2, 2), coarse_dim=2, fine_dim=10)
+    assert [config.fine_prefix(level) for level in range(4)] == [0, 4, 7, 10]
+    net = HMUNet(config)
+    # slots: 4 down levels + middle see no fine; up levels (bottom -> top) see the prefixes.
+    assert net.fine_mask.sum(dim=1).tolist() == [0, 0, 0, 0, 0, 0, 4, 7, 10]
+    assert net.fine_mask[7].tolist() == [1.0] * 7 + [0.0] * 3
+
+
+def lowest_level_activations(net: HMUNet, *args: torch.Tensor | None) -> list[torch.Tensor]:
+    """Outputs of every module that works at the lowest resolution, via forward hooks."""
+    seen: list[torch.Tensor] = []
+    modules = [net.down[-1], net.mid1, net.mid2, net.up[0]]
+    hooks = [m.register_forward_hook(lambda _m, _i, out: seen.append(out)) for m in modules]
+    with torch.no_grad():
+        out = net(*args)
+    for hook in hooks:
+        hook.remove()
+    return [*seen, out]
+
+
+def test_fine_condition_never_reaches_the_lowest_resolution() -> None:
+    net = randomized(TINY)
+    x, c_noise, coarse, fine = inputs(TINY)
+    *low, out = lowest_level_activations(net, x, c_noise, coarse, fine)
+    *low_fine, out_fine = lowest_level_activations(net, x, c_noise, coarse, -fine)
+    *low_drop, _ = lowest_level_activations(net, x, c_noise, coarse, None)
+    *low_coarse, out_coarse = lowest_level_activations(net, x, c_noise, -coarse, fine)
+    for a, b, c in zip(low, low_fine, low_drop, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(low, low_coarse, strict=True))
+    # Fine is wired in above the lowest level: it does change the output.
+    assert (out_fine - out).abs().max() > 1e-3
+    assert (out_coarse - out).abs().max() > 1e-3
+
+
+def test_flat_schedule_feeds_fine_everywhere() -> None:
+    """The ablation: the hook test above would fail for it, so that test has teeth."""
+    config = dataclasses.replace(TINY, fine_schedule="flat")
+    net = randomized(config)
+    x, c_noise, coarse, fine = inputs(config)
+    low = lowest_level_activations(net, x, c_noise, coarse, fine)
+    low_fine = lowest_level_activations(net, x, c_noise, coarse, -fine)
+    assert (low[0] - low_fine[0]).abs().max() > 1e-3
+
+
+def test_keep_masks_drop_per_image_and_coarse_drop_takes_fine() -> None:
+    net = randomized(TINY)
+    x, c_noise, coarse, fine = inputs(TINY)
+    with torch.no_grad():
+        uncond = net(x, c_noise)
+        coarse_only = net(x, c_noise, coarse)
+        full = net(x, c_noise, coarse, fine)
+        mixed = net(
+            x, c_noise, coarse, fine, torch.tensor([0, 1, 1, 0]), torch.tensor([1, 0, 1, 1])
+        )
+        other_fine = net(x, c_noise, coarse, -fine, torch.zeros(4), torch.ones(4))
+    torch.testing.assert_close(mixed[0], uncond[0])  # coarse dropped: fine ignored too
+    torch.testing.assert_close(mixed[1], coarse_only[1])
+    torch.testing.assert_close(mixed[2], full[2])
+    torch.testing.assert_close(other_fine, uncond)
+    assert (coarse_only - uncond).abs().max() > 1e-3
+    assert (full - coarse_only).abs().max() > 1e-3
+
+
+def test_unconditional_net_has_no_condition_weights() -> None:
+    net = HMUNet(HMUNetConfig(resolution=8, width=8, channel_mult=(1, 2)))
+    assert not any("coarse" in k or "fine" in k for k in net.state_dict())
+
+
+def test_save_load_gives_identical_outputs(tmp_path) -> None:
+    net = randomized(TINY)
+    save_component(net, TINY, tmp_path / "unet")
+    loaded = load_unet(tmp_path / "unet").eval()
+    assert loaded.config == TINY
+    x, c_noise, coarse, fine = inputs(TINY)
+    with torch.no_grad():
+        assert torch.equal(net(x, c_noise, coarse, fine), loaded(x, c_noise, coarse, fine))
+
+
+@pytest.mark.parametrize("key, value", [("width", 16), ("fine_dim", 0), ("attention", True)])
+def test_load_with_mismatched_config_fails(tmp_path, key: str, value) -> None:
+    save_component(HMUNet(TINY), TINY, tmp_path)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError):
+        load_unet(tmp_path)
+
+
+def test_middle_level_sees_only_its_prefix_of_fine() -> None:
+    net = randomized(TINY)  # D = 6 over 3 levels: the up levels see 0, 3 and 6 coefficients
+    x, c_noise, coarse, fine = inputs(TINY)
+    seen: list[torch.Tensor] = []
+    hook = net.up[1].register_forward_hook(lambda _m, _i, out: seen.append(out))
+    tail, head = fine.clone(), fine.clone()
+    tail[:, 3:] += 1.0
+    head[:, :3] += 1.0
+    with torch.no_grad():
+        for f in (fine, tail, head):
+            net(x, c_noise, coarse, f)
+    hook.remove()
+    assert torch.equal(seen[0], seen[1])
+    assert (seen[0] - seen[2]).abs().max() > 1e-3
+
+
+def test_condition_of_the_wrong_size_is_refused() -> None:
+    net = HMUNet(TINY)
+    x, c_noise, coarse, fine = inputs(TINY)
+    with pytest.raises(ValueError, match=r"coarse condition has shape \(4, 2\)"):
+        net(x, c_noise, coarse[:, :2], fine)
+    uncond = HMUNet(dataclasses.replace(TINY, coarse_dim=0, fine_dim=0))
+    with pytest.raises(ValueError, match="no such condition"):
+        uncond(x, c_noise, coarse)
+
+
+def test_channels_last_layout_changes_nothing_but_speed() -> None:
+    net = randomized(TINY)
+    assert net.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    nchw = randomized(TINY)
+    with torch.no_grad():
+        for p in nchw.parameters():
+            p.data = p.data.contiguous()
+    x, c_noise, coarse, fine = inputs(TINY)
+    with torch.no_grad():
+        out = net(x, c_noise, coarse, fine)
+        torch.testing.assert_close(out, nchw(x, c_noise, coarse, fine), atol=1e-5, rtol=1e-5)
+    assert out.shape == x.shape
