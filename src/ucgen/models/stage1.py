@@ -137,10 +137,12 @@ class Encoder(nn.Module):
     """E(x) -> (z_c_hat (B, K), z_f_hat (B, D)); x (B, C, H, W) in [-1, 1].
 
     sign(z_c_hat) is the bit-code of a real image: the label-free clustering of the data.
-    With `coarse_pool`, z_c_hat comes from the spatial mean of the last feature map: without
-    it, the bits of digits and shapes follow position, the most salient pixel-level factor
-    (shapes: NMI of the code with x or y position ~0.3, with shape ~0.01), and shift
-    augmentation alone did not stop that. z_f_hat always sees the whole map.
+    With `coarse_pool`, z_c_hat comes from the spatial mean of the last feature map, so the
+    code cannot follow position. Without it, codes of the shapes set follow position (NMI of
+    the code with x or y ~0.3, with the shape ~0.01), and shift augmentation alone did not stop
+    that; with it, a tiny model's codes follow the shape. On digits (centred, where position is
+    no nuisance) it stopped the bits from being learned at all within 900 steps (bit recovery
+    0.49), so it is off by default. z_f_hat always sees the whole map.
     """
 
     def __init__(self, config: Stage1NetConfig) -> None:
