@@ -61,7 +61,7 @@ class Stage1Config:
     w_bit: float = 1.0  # consistency: bits of E(G(z)) against sign(z_c)
     w_fine: float = 1.0  # consistency: E(G(z))_f against z_f
     w_complete: float = 0.1  # completeness: pixel L1 of G(E(x)) against x
-    w_augment: float = 1.0  # bits of E(x) agree under augmentation (digits NMI 0.39 -> 0.57)
+    w_augment: float = 1.0  # bits of E(x) agree under augmentation (bench/stage1_results.md)
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
     aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
