@@ -34,3 +34,9 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
 def test_config_rejects_bad_values(key, value):
     with pytest.raises(ConfigError, match=f"stage1.{key}"):
         Stage1Config(**{key: value}).check()
+
+
+def test_config_needs_some_loss():
+    zero = dict.fromkeys(("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"), 0.0)
+    with pytest.raises(ConfigError, match="at least one loss weight"):
+        Stage1Config(**zero).check()

@@ -69,9 +69,15 @@ class Stage1Config:
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
-        for key in ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"):
+        weights = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance")
+        for key in weights:
             value = getattr(self, key)
             _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
+        _require(
+            any(getattr(self, key) > 0 for key in weights),
+            "stage1.w_*",
+            "at least one loss weight must be > 0",
+        )
         _require(
             0 <= self.aug_shift <= 8, "stage1.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
         )

@@ -22,7 +22,7 @@ from ucgen.methods.cofi.bitcodes import id_bits, signs
 from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
 from ucgen.training import distributed as dist
 
-BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not better on digits
+BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
 
 
 class Stage1:
