@@ -2,10 +2,12 @@
 
 Fixture: the `shapes` renderer with one size and no colour (white on black, 16 px), so the
 coarse factor is the shape and the nuisances are position (which `coarse_pool` keeps out of
-the code) and rotation. Measured with this exact setting: NMI of the codes with the shape
-0.572 (seed 0, the test's) and 0.607 (seed 1) after 300 steps, 0.0 untrained (all one code);
-~20 s of CPU time, 30-60 s wall on the shared 2-core machine. Width 8 instead of 16 collapsed
-to one code. The full-size shapes set (random size and hue) is not learned at this scale: its codes
+the code) and rotation. Measured with this exact setting (lr 1e-3, 300 steps): NMI of the
+codes with the shape 0.64 for seed 0 (the test's; deterministic), and 0.13 / 0.55 / 0.47 for
+seeds 1-3, 0.0 untrained (all one code); ~15 s of CPU. So the bar holds for this seed with a
+wide margin, but a GAN this small is seed-sensitive: a change to the networks or losses that
+fails this test should be checked on a few seeds before it is blamed.
+The full-size shapes set (random size and hue) is not learned at this scale: its codes
 follow size and hue first (see bench/stage1_results.md), hence this fixture and a 0.3 bar.
 """
 
@@ -53,7 +55,7 @@ def test_tiny_stage1_codes_follow_shape(one_thread):
     train, _ = grey_shapes(2000, 0)
     test, labels = grey_shapes(500, 1)
     config = Stage1Config(
-        bits=2, fine_dim=4, width=16, batch_size=32, lr=5e-4, coarse_pool=True, w_augment=0.0
+        bits=2, fine_dim=4, width=16, batch_size=32, lr=1e-3, coarse_pool=True, w_augment=0.0
     )
     stage = Stage1(config, channels=1, resolution=RES)
     assert code_nmi(stage, test, labels) < 0.1  # untrained: fails the bar

@@ -68,6 +68,9 @@ class FiLMBlock(nn.Module):
 
     The per-block scale/shift from the fine latent is the "style-like" modulation of the design:
     z_f changes how things look at every resolution but never enters the coarse layout.
+    The FiLM layer keeps PyTorch's default init: a zero init (start as plain GroupNorm) left
+    G ignoring z_f on digits (fine regression loss ~1.0, the prior's variance, after 900
+    steps; 0.55 after 600 with the default init), i.e. one image per code.
     """
 
     def __init__(self, c_in: int, c_out: int, fine_dim: int) -> None:
@@ -75,8 +78,6 @@ class FiLMBlock(nn.Module):
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.norm = nn.GroupNorm(_groups(c_out), c_out, affine=False)
         self.film = nn.Linear(fine_dim, 2 * c_out)
-        nn.init.zeros_(self.film.weight)  # start as plain GroupNorm: scale 1, shift 0
-        nn.init.zeros_(self.film.bias)
 
     def forward(self, h: torch.Tensor, z_f: torch.Tensor) -> torch.Tensor:
         scale, shift = self.film(z_f)[:, :, None, None].chunk(2, dim=1)
