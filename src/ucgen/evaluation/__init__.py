@@ -5,7 +5,12 @@ report = evaluate_samples(load_samples("s.npz"), test_ds, reference)
 print(format_report(report))
 """
 
-from ucgen.evaluation.evaluate import FD_NOTE, evaluate_samples, format_report
+from ucgen.evaluation.evaluate import (
+    FD_NOTE,
+    evaluate_samples,
+    format_report,
+    load_real_and_reference,
+)
 from ucgen.evaluation.features import (
     FeatureExtractor,
     InceptionFeatures,
@@ -27,6 +32,7 @@ __all__ = [
     "evaluate_samples",
     "format_report",
     "get_reference",
+    "load_real_and_reference",
     "load_samples",
     "make_features",
     "save_samples",

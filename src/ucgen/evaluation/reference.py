@@ -38,7 +38,7 @@ class ReferenceConfig:
     docs/evaluation.md (Fashion-MNIST >= 0.91, digits >= 0.95) in about two minutes of 2-core CPU;
     tests use width=4 and a few epochs."""
 
-    width: int = 32  # channels of the first conv block; blocks have width, 2*width, 4*width
+    width: int = 16  # channels of the first conv block; blocks have width, 2*width, 4*width
     feature_dim: int = 128  # size of the penultimate layer: the metrics' feature space
     # None: 4 epochs, more on small data sets so that training takes at least 300 steps
     # (digits: 28 epochs of 11 steps). An integer: exactly that many epochs.
