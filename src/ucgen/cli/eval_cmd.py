@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ucgen.cli.common import add_config_args, config_from_args
@@ -14,6 +13,7 @@ from ucgen.evaluation import (
     load_real_and_reference,
     load_samples,
     make_features,
+    report_to_json,
 )
 from ucgen.io.atomic import atomic_write_text
 
@@ -79,6 +79,6 @@ def run_eval(args: argparse.Namespace) -> int:
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
     out = Path(args.out)
-    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out, report_to_json(report))
     print(f"report         {out}")
     return 0

@@ -10,6 +10,7 @@ from ucgen.evaluation.evaluate import (
     evaluate_samples,
     format_report,
     load_real_and_reference,
+    report_to_json,
 )
 from ucgen.evaluation.features import (
     FeatureExtractor,
@@ -35,6 +36,7 @@ __all__ = [
     "load_real_and_reference",
     "load_samples",
     "make_features",
+    "report_to_json",
     "save_samples",
     "validate_samples",
 ]

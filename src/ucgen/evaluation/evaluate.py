@@ -5,6 +5,8 @@ and by `ucgen eval RUN` (which draws the samples and encodes the real test image
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from typing import Any, Literal
 
@@ -138,6 +140,21 @@ def evaluate_samples(
         "total": round(time.perf_counter() - started, 2),
     }
     return report
+
+
+def report_to_json(report: dict[str, Any]) -> str:
+    """Strict JSON of a report: NaN (a metric with nothing to measure) becomes null."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        return x
+
+    return json.dumps(clean(report), indent=2, allow_nan=False) + "\n"
 
 
 def format_report(report: dict[str, Any]) -> str:
