@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ucgen.cli.common import add_config_args, config_from_args
-from ucgen.data import load_dataset
 from ucgen.errors import UcgenError
 from ucgen.evaluation import (
-    ReferenceConfig,
     evaluate_samples,
     format_report,
-    get_reference,
+    load_real_and_reference,
     load_samples,
     make_features,
+    report_to_json,
 )
 from ucgen.io.atomic import atomic_write_text
 
@@ -66,32 +64,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     config = config_from_args(args).eval
     samples = load_samples(args.samples)
-    resolution = samples.images.shape[1]
+    _, height, _, channels = samples.images.shape
     # The real images are brought to the samples' resolution (a model trained with
     # --resolution R generates R x R images); the reference network is per resolution.
-    real = load_dataset(args.data, split=args.split, resolution=resolution, root=args.data_root)
-    if real.channels != samples.images.shape[-1]:
+    real, reference = load_real_and_reference(
+        args.data, height, config, split=args.split, root=args.data_root
+    )
+    if real.channels != channels:
         raise UcgenError(
-            f"{args.samples}: images have {samples.images.shape[-1]} channels but "
-            f"{real.name} has {real.channels}"
+            f"{args.samples}: images have {channels} channels but {real.name} has {real.channels}"
         )
-    train = load_dataset(args.data, split="train", resolution=resolution, root=args.data_root)
-    test = (
-        real
-        if args.split == "test"
-        else load_dataset(args.data, split="test", resolution=resolution, root=args.data_root)
-    )
-    reference = get_reference(
-        train,
-        test,
-        ReferenceConfig(width=config.reference_width, epochs=config.reference_epochs),
-        verbose=True,
-    )
     features = make_features(args.features or config.features, reference)
     report = evaluate_samples(samples, real, reference, features=features, seed=0)
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
     out = Path(args.out)
-    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out, report_to_json(report))
     print(f"report         {out}")
     return 0
