@@ -1,4 +1,5 @@
-"""`ucgen eval --samples FILE --data NAME`: score generated images against a labeled split."""
+"""`ucgen eval RUN` (a trained run: draws its own samples) or `ucgen eval --samples FILE --data
+NAME` (any tool's samples): score generated images against a labeled split."""
 
 from __future__ import annotations
 
@@ -28,10 +29,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "accuracy and FD per code when the samples carry codes. The data set's reference "
         "classifier is trained on its train split on first use and cached in $UCGEN_CACHE.",
     )
-    p.add_argument("--samples", required=True, metavar="FILE", help="samples .npz to score")
+    p.add_argument(
+        "run",
+        nargs="?",
+        default=None,
+        help="trained run folder to evaluate: draws eval.num_samples samples from "
+        "its prior, encodes the real test images, measures bit recovery and fine "
+        "control, writes RUN/eval.json (or give --samples and --data instead)",
+    )
+    p.add_argument("--samples", default=None, metavar="FILE", help="samples .npz to score")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="with RUN: number of samples (default: eval.num_samples of the run)",
+    )
+    p.add_argument(
+        "--generator",
+        default="diffusion",
+        help="with RUN: pixel generator to evaluate (diffusion, or e.g. stage1)",
+    )
     p.add_argument(
         "--data",
-        required=True,
+        default=None,
         metavar="SOURCE",
         help="labeled data set the samples imitate (digits, fashion-mnist, ...)",
     )
@@ -62,6 +82,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        if args.samples is not None or args.data is not None:
+            raise UcgenError("give either a RUN folder or --samples FILE --data NAME, not both")
+        if args.preset is not None or args.config is not None:
+            raise UcgenError("a RUN is evaluated with its own config; change it with --set")
+        return run_eval_run(args)
+    if args.samples is None or args.data is None:
+        raise UcgenError("give a RUN folder, or --samples FILE and --data NAME")
     config = config_from_args(args).eval
     samples = load_samples(args.samples)
     _, height, _, channels = samples.images.shape
@@ -81,4 +109,21 @@ def run_eval(args: argparse.Namespace) -> int:
     out = Path(args.out)
     atomic_write_text(out, report_to_json(report))
     print(f"report         {out}")
+    return 0
+
+
+def run_eval_run(args: argparse.Namespace) -> int:
+    """Evaluate a trained run with its own config (--set overrides its eval section)."""
+    from ucgen.config import merge
+    from ucgen.config.loading import parse_override
+    from ucgen.evaluation.run_eval import evaluate_run, print_report
+    from ucgen.sampling.trained import TrainedModel
+
+    model = TrainedModel.load(args.run, generator=args.generator)
+    for item in args.overrides:
+        model.config = merge(model.config, parse_override(item)).check()
+    name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"
+    report = evaluate_run(model, num_samples=args.n, features=args.features, out_name=name)
+    print_report(report)
+    print(f"report         {model.run.path / name}")
     return 0
