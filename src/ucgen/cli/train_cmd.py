@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ucgen.training.driver import train_run
+    from ucgen.training.driver import load_training_data, train_run
 
     shortcuts = []
     if args.method is not None:
@@ -70,6 +70,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
+    # Bad data fails here, before a run folder is made for it.
+    data = load_training_data(config)
     if args.resume:
         if dist.is_main():
             save_config(config, run.config_path)
@@ -78,7 +80,7 @@ def run_train(args: argparse.Namespace) -> int:
         run = _create_run(name, config, args.runs_dir)
     if dist.is_main():
         print(f"run folder: {run.path}")
-    train_run(config, run, progress=not args.no_progress)
+    train_run(config, run, progress=not args.no_progress, data=data)
     if dist.is_main():
         print(f"done: {run.path}")
     dist.cleanup()
