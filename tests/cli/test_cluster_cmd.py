@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from tests.cli.tiny_runs import error_line, train_tiny
 from ucgen.cli.main import main
 from ucgen.data import load_dataset
-from tests.cli.conftest import error_line, train_tiny
 
 
 @pytest.fixture(scope="module")

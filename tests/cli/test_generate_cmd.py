@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli.tiny_runs import error_line, train_tiny
 from ucgen.cli.main import main
 from ucgen.evaluation.samples import load_samples
 from ucgen.sampling.trained import TrainedModel
-from tests.cli.conftest import error_line, train_tiny
 
 STEPS = ["--steps", "2"]
 TILE = 2 * 16 + 1  # 16x16 images are drawn at 2x, 1 px apart
