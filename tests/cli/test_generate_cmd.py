@@ -121,6 +121,17 @@ def test_stage1_generator(runs, tmp_path, capsys):
         (["vary", "{cofi}", "--image", "{text}"], "not a readable image"),
         (["vary", "{labels}", "--image", "{png}"], "no semantic encoder"),
         (["sample", "{cofi}", "--generator", "gan"], "it has diffusion, stage1"),
+        (["sample", "{cofi}", "--n", "0"], "n must be >= 1, got 0"),
+        (["sample", "{uncond}", "--n", "-3"], "n must be >= 1, got -3"),
+        (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps must be >= 1, got 0"),
+        (["sample", "{cofi}", "--n", "2", "--guidance", "-1"], "guidance must be >= 0"),
+        (["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"], "guidance_fine must be >= 0"),
+        (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in .npz"),
+        (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--length", "1"], "length"),
+        (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--rows", "0"], "--rows"),
+        (["flip", "{cofi}", "--code", "0", "--bit", "0", "--n", "0"], "n must be >= 1"),
+        (["vary", "{cofi}", "--image", "{png}", "--n", "0"], "n must be >= 1"),
+        (["report", "{missing}"], "run folder not found"),
     ],
 )
 def test_bad_input_is_one_error_line(runs, tmp_path, capsys, argv, message):
@@ -134,5 +145,12 @@ def test_bad_input_is_one_error_line(runs, tmp_path, capsys, argv, message):
         **runs,
     }
     argv = [a.format(**{k: str(v) for k, v in names.items()}) for a in argv]
-    assert main([*argv, *STEPS]) == 2
+    steps = [] if argv[0] == "report" or "--steps" in argv else STEPS
+    assert main([*argv, *steps]) == 2
     assert message in error_line(capsys)
+
+
+def test_report_writes_html(runs, capsys):
+    assert main(["report", str(runs["cofi"])]) == 0
+    assert (runs["cofi"] / "report" / "index.html").is_file()
+    assert "report written to" in capsys.readouterr().out

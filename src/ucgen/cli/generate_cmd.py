@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ucgen.errors import DataError
+from ucgen.errors import DataError, UcgenError
 from ucgen.report.grid import save_grid
 
 
@@ -133,6 +133,8 @@ def _done(path: Path, what: str) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    if args.out is not None and args.out.suffix != ".npz":
+        raise UcgenError(f"--out {args.out}: a samples file must end in .npz")
     model = _load(args)
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
     name = "sample" if args.code is None else f"sample-c{args.code}"
@@ -148,6 +150,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_traverse(args: argparse.Namespace) -> int:
+    if args.rows < 1:
+        raise UcgenError(f"--rows must be >= 1, got {args.rows}")
     model = _load(args)
     rows = [
         model.traverse(
