@@ -66,7 +66,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(p, "sample.png")
     p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     p.add_argument("--code", type=int, default=None, help="generate only this code")
-    p.add_argument("--out", default=None, type=Path, help="also write the samples to this .npz")
+    p.add_argument(
+        "--out",
+        default=None,
+        type=Path,
+        metavar="FILE.npz",
+        help="also write the samples (images, codes, fine) to this .npz",
+    )
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser(
@@ -104,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "unless --new-fine) and draw new details. The grid shows the image "
         "first, then the variations.",
     )
-    _common(p, "vary.png")
+    _common(p, "vary-IMAGE.png")
     p.add_argument("--image", required=True, type=Path, help="PNG or JPEG image to vary")
     p.add_argument("--n", type=int, default=15, help="number of variations (default: 15)")
     p.add_argument(

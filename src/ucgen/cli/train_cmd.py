@@ -18,7 +18,7 @@ from ucgen.training import distributed as dist
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a method (CoFi-UCGen, RCG, baselines) on a data set",
+        help="train a method (CoFi-UCGen or a baseline) on a data set",
         description="Train every stage of a method into runs/NAME: metrics.jsonl, sample "
         "grids and checkpoints as it goes. A killed run continues with --resume. Launch with "
         "torchrun for several processes or machines.",
