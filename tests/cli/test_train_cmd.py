@@ -49,6 +49,14 @@ def test_resume_of_a_finished_run_changes_no_weights(run, capsys):
     assert len((run / "metrics.jsonl").read_text().splitlines()) == steps  # nothing trained
 
 
+@pytest.mark.parametrize(
+    "option", [["--preset", "tiny"], ["--method", "uncond"], ["--data", "digits"]]
+)
+def test_resume_refuses_options_it_would_ignore(run, capsys, option):
+    assert main(["train", "--resume", str(run), *option, "--dry-run"]) == 2
+    assert f"{option[0]} cannot be combined with it" in error_line(capsys)
+
+
 def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
     assert main(["train", "--resume", str(run), "--set", "sample.steps=9", "--dry-run"]) == 0
     config = json.loads(capsys.readouterr().out)
@@ -75,6 +83,7 @@ def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
 def test_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
     argv = [a.format(missing=tmp_path / "missing", tmp=tmp_path) for a in argv]
     runs = tmp_path / "runs"
-    assert main(["train", "--preset", "tiny", "--runs-dir", str(runs), "--no-progress", *argv]) == 2
+    preset = [] if "--resume" in argv else ["--preset", "tiny"]
+    assert main(["train", *preset, "--runs-dir", str(runs), "--no-progress", *argv]) == 2
     assert message in error_line(capsys)
     assert not runs.exists() or not list(runs.iterdir())  # no run folder left behind
