@@ -3,6 +3,7 @@ Python API they mirror."""
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.cli.tiny_runs import error_line, train_tiny
@@ -154,3 +155,9 @@ def test_report_writes_html(runs, capsys):
     assert main(["report", str(runs["cofi"])]) == 0
     assert (runs["cofi"] / "report" / "index.html").is_file()
     assert "report written to" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_cuda_is_one_error_line(runs, capsys):
+    assert main(["sample", str(runs["cofi"]), "--device", "cuda", *STEPS]) == 2
+    assert "no CUDA device is available" in error_line(capsys)
