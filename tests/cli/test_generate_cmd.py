@@ -67,6 +67,7 @@ def test_python_api_mirrors_the_cli(runs, tmp_path):
     images, cond = TrainedModel.load(runs["cofi"]).sample(5, seed=3, code=1, steps=2)
     assert np.array_equal(images, cli.images)
     assert np.array_equal(cond.code.numpy(), cli.codes)
+    assert np.array_equal(cond.fine.numpy(), cli.fine)
 
 
 def test_labels_codes_are_classes_and_uncond_has_none(runs, tmp_path):
