@@ -57,6 +57,13 @@ def test_resume_refuses_options_it_would_ignore(run, capsys, option):
     assert f"{option[0]} cannot be combined with it" in error_line(capsys)
 
 
+def test_resume_with_other_data_keeps_the_fitted_parts(run):
+    """The fine basis the HM-UNet was trained with stays, whatever the resumed data."""
+    before = weights(run)
+    assert main(["train", "--resume", str(run), "--set", "data.limit=40", "--no-progress"]) == 0
+    assert weights(run) == before
+
+
 def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
     assert main(["train", "--resume", str(run), "--set", "sample.steps=9", "--dry-run"]) == 0
     config = json.loads(capsys.readouterr().out)
