@@ -164,7 +164,7 @@ class EvalConfig:
 
     num_samples: int = 10000
     features: Literal["reference", "inception"] = "reference"
-    reference_width: int = 32  # reference classifier: channels of its first conv block
+    reference_width: int = 16  # reference classifier: channels of its first conv block
     reference_epochs: int | None = None  # reference classifier epochs; None: 4, >= 300 steps
 
     def check(self) -> None:

@@ -117,6 +117,10 @@ class LabelOracleMethod(_PixelGeneratorOnly):
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
+        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
+        if (checkpoints / LABELS_FOLDER / "labels.safetensors").is_file():
+            # Counted before a resume: the UNet's classes stay, whatever data the run resumes on.
+            return self.load_parts(config, checkpoints, device)
         if data.labels is None or data.num_classes is None:
             raise DataError(f"the label-oracle baseline needs labels, and {data.name} has none")
         counts = torch.from_numpy(np.bincount(data.labels, minlength=data.num_classes))
