@@ -12,7 +12,6 @@ follow size and hue first (see bench/stage1_results.md), hence this fixture and 
 """
 
 import numpy as np
-import pytest
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -41,16 +40,8 @@ def code_nmi(stage: Stage1, x: torch.Tensor, labels: np.ndarray) -> float:
     return normalized_mutual_info_score(labels, codes)
 
 
-@pytest.fixture
-def one_thread():
-    # One thread: the calibrated trajectory, and no spinning threads on a busy 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_tiny_stage1_codes_follow_shape(one_thread):
+def test_tiny_stage1_codes_follow_shape():
+    # One torch thread (tests/conftest.py): the calibrated trajectory.
     torch.manual_seed(0)
     train, _ = grey_shapes(2000, 0)
     test, labels = grey_shapes(500, 1)
