@@ -6,7 +6,6 @@ import torch
 
 from ucgen.config.schema import Stage1Config
 from ucgen.io.checkpoint import load_component
-from ucgen.methods.cofi.actions import flip_bit_images, generate_code, traverse_fine
 from ucgen.methods.cofi.bitcodes import bit_ids
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
 from ucgen.methods.cofi.prior import GaussianPrior
@@ -98,15 +97,18 @@ def test_preview_one_row_per_code(stage):
     assert grid.shape == (4 * 3, 8, 8, 1) and grid.dtype == np.uint8
 
 
-def test_actions(stage):
-    g, prior = stage.G_ema, GaussianPrior(fit_encoder(stage.E_ema, images(), 10).basis)
-    out = generate_code(g, prior, 2, 5, torch.Generator().manual_seed(0))
-    assert out.shape == (5, 8, 8, 1) and out.dtype == np.uint8
-    z_c, z_f = prior.latents(3, torch.Generator().manual_seed(1))
-    pair = flip_bit_images(g, z_c, z_f, 1)
-    assert pair.shape == (2, 3, 8, 8, 1)
-    assert not np.array_equal(pair[0], pair[1])
-    strip = traverse_fine(g, prior.basis, z_c, z_f, k=0, steps=5)
-    assert strip.shape == (3, 5, 8, 8, 1) and strip.dtype == np.uint8
-    with pytest.raises(ValueError, match="fine direction"):
-        traverse_fine(g, prior.basis, z_c, z_f, k=3)
+def test_collapse_is_reported_when_every_image_has_one_code(monkeypatch):
+    import ucgen.methods.cofi.stage as stage_module
+
+    torch.manual_seed(0)
+    st = Stage1(CFG, channels=1, resolution=8)
+    with torch.no_grad():
+        for p in st.E.parameters():
+            p.zero_()
+    # An untrained encoder may put everything in one code: not reported early on.
+    assert st.train_step(images(8, 0), None, 0)["collapse"] == 0.0
+    monkeypatch.setattr(stage_module, "COLLAPSE_AFTER", 0)
+    with torch.no_grad():
+        for p in st.E.parameters():
+            p.zero_()
+    assert st.train_step(images(8, 1), None, 1)["collapse"] == 1.0

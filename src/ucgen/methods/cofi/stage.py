@@ -18,10 +18,13 @@ from ucgen.config.schema import Stage1Config
 from ucgen.data.dataset import to_uint8
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
-from ucgen.methods.cofi.bitcodes import id_bits, signs
+from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
 from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
 from ucgen.training import distributed as dist
 
+# A collapse (every real image of a batch in one code) is reported only after this many steps:
+# an untrained encoder may well put everything in one code.
+COLLAPSE_AFTER = 500
 BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
 
 
@@ -88,6 +91,8 @@ class Stage1:
             logs["d"] = loss_d.item()
 
         e_c, e_f = self.E(x)
+        codes = bit_ids(e_c)
+        logs["collapse"] = float(bool((codes == codes[0]).all())) if step >= COLLAPSE_AFTER else 0.0
         fake = self.G(z_c, z_f)
         total = torch.zeros((), device=self.device)
         terms: dict[str, tuple[float, torch.Tensor]] = {}
