@@ -14,6 +14,7 @@ from ucgen.methods import get_method
 from ucgen.training import distributed as dist
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
+from ucgen.training.speed import SpeedSettings, set_threads
 
 
 def load_training_data(config: Config, split: str = "train") -> ImageDataset:
@@ -34,6 +35,7 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
     """
     device = dist.local_device(config.train.device)
     dist.init_from_env(device)
+    set_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
     data = load_training_data(config)
     method = get_method(config.train.method)
@@ -46,6 +48,7 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
         on_divergence=config.train.on_divergence,
         rollback_lr_factor=config.train.rollback_lr_factor,
         max_rollbacks=config.train.max_rollbacks,
+        speed=SpeedSettings(config.train.channels_last, config.train.compile),
     )
     for stage in method.semantic_stages(config, data, run.checkpoints, device):
         train_stage(stage, data, run, settings, device)
