@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from ucgen.evaluation import (
     InceptionFeatures,
     evaluate_samples,
     get_reference,
+    report_to_json,
     validate_samples,
 )
 from ucgen.evaluation.generation import fd_features
@@ -61,7 +61,7 @@ def _idx(path: Path) -> np.ndarray:
         data = f.read()
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()  # writable
 
 
 def baselines(train: ImageDataset, n: int, rng: np.random.Generator) -> dict:
@@ -159,7 +159,7 @@ def main() -> None:
             }
             print(f"  floor Inception FD on {args.inception} vs {args.inception}: {fd:.3f}")
         results[name] = entry
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    Path(args.out).write_text(report_to_json(results))
     print(f"\nwrote {args.out}")
 
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from ucgen.cli.main import main
 from ucgen.data import load_dataset
@@ -12,10 +13,17 @@ from ucgen.evaluation import save_samples
 TINY = ["--set", "eval.reference_width=4", "--set", "eval.reference_epochs=3"]
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("UCGEN_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One fresh cache for the module: the tiny reference network is trained once (on one
+    torch thread: tiny networks gain nothing from two on a shared CPU)."""
+    root = tmp_path_factory.mktemp("cache")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UCGEN_CACHE", str(root))
+        yield root
+    torch.set_num_threads(threads)
 
 
 def test_eval_scores_real_images_as_near_perfect_samples(tmp_path, cache, capsys):

@@ -35,4 +35,4 @@ def test_report_lists_losses_eval_and_pictures(tmp_path, capsys):
 
 def test_report_of_missing_run_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 2
-    assert "not a ucgen run folder" in capsys.readouterr().err
+    assert "run folder not found" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "accuracy (labels are used only here, to measure).",
     )
     p.add_argument("run", help="trained run folder")
-    add_data_args(p)
+    add_data_args(p, resolution_default="the run's data.resolution")
     p.add_argument(
         "--split",
         choices=["train", "test"],
@@ -46,7 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="folder for codes.npz, clusters.json and galleries (default: RUN/clusters-DATA-SPLIT)",
     )
     p.add_argument("--per-code", type=int, default=64, help="images per gallery (default: 64)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where to run the encoder (default: auto)",
+    )
     p.set_defaults(func=run_cluster)
 
 
@@ -75,9 +80,12 @@ def run_cluster(args: argparse.Namespace) -> int:
     resolution = args.resolution or config.data.resolution
     data = load_dataset(args.data, split=args.split, resolution=resolution, root=args.data_root)
     if parts.image_shape is not None and data.shape != parts.image_shape:
+        # Resizing cannot change the number of channels: suggest --resolution only where it helps.
+        same_channels = data.shape[0] == parts.image_shape[0]
+        hint = "--resolution or other data" if same_channels else "other data"
         raise UcgenError(
             f"{args.data} has images of shape {data.shape} (C, H, W) but the run "
-            f"was trained on {parts.image_shape}; pass --resolution or other data"
+            f"was trained on {parts.image_shape}; pass {hint}"
         )
     cond = encode_dataset(parts, data, device)
     codes = cond.code.numpy()  # type: ignore[union-attr]

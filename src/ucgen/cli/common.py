@@ -32,8 +32,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.preset, args.config, args.overrides)
 
 
-def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """--data SOURCE, --resolution and --data-root for commands that read a data set."""
+def add_data_args(
+    parser: argparse.ArgumentParser,
+    required: bool = True,
+    resolution_default: str = "the source's own size",
+) -> None:
+    """--data SOURCE, --resolution and --data-root for commands that read a data set;
+    `resolution_default` says in --resolution's help what happens without it."""
     parser.add_argument(
         "--data",
         required=required,
@@ -42,7 +47,10 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
         "or a path (folder of images, .npz, IDX or CIFAR folder)",
     )
     parser.add_argument(
-        "--resolution", type=int, default=None, help="resize images to this square size"
+        "--resolution",
+        type=int,
+        default=None,
+        help=f"resize images to this square size (default: {resolution_default})",
     )
     parser.add_argument(
         "--data-root", default=None, metavar="DIR", help="folder holding a named data set's files"

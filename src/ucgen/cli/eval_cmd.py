@@ -1,21 +1,20 @@
-"""`ucgen eval --samples FILE --data NAME`: score generated images against a labeled split."""
+"""`ucgen eval RUN` (a trained run: draws its own samples) or `ucgen eval --samples FILE --data
+NAME` (any tool's samples): score generated images against a labeled split."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ucgen.cli.common import add_config_args, config_from_args
-from ucgen.data import load_dataset
 from ucgen.errors import UcgenError
 from ucgen.evaluation import (
-    ReferenceConfig,
     evaluate_samples,
     format_report,
-    get_reference,
+    load_real_and_reference,
     load_samples,
     make_features,
+    report_to_json,
 )
 from ucgen.io.atomic import atomic_write_text
 
@@ -30,10 +29,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "accuracy and FD per code when the samples carry codes. The data set's reference "
         "classifier is trained on its train split on first use and cached in $UCGEN_CACHE.",
     )
-    p.add_argument("--samples", required=True, metavar="FILE", help="samples .npz to score")
+    p.add_argument(
+        "run",
+        nargs="?",
+        default=None,
+        help="trained run folder to evaluate: draws eval.num_samples samples from "
+        "its prior, encodes the real test images, measures bit recovery and fine "
+        "control, writes RUN/eval.json (or give --samples and --data instead)",
+    )
+    p.add_argument("--samples", default=None, metavar="FILE", help="samples .npz to score")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="with RUN: number of samples (default: eval.num_samples of the run)",
+    )
+    p.add_argument(
+        "--generator",
+        default="diffusion",
+        help="with RUN: pixel generator to evaluate (diffusion, or e.g. stage1)",
+    )
     p.add_argument(
         "--data",
-        required=True,
+        default=None,
         metavar="SOURCE",
         help="labeled data set the samples imitate (digits, fashion-mnist, ...)",
     )
@@ -64,34 +82,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        if args.samples is not None or args.data is not None:
+            raise UcgenError("give either a RUN folder or --samples FILE --data NAME, not both")
+        if args.preset is not None or args.config is not None:
+            raise UcgenError("a RUN is evaluated with its own config; change it with --set")
+        return run_eval_run(args)
+    if args.samples is None or args.data is None:
+        raise UcgenError("give a RUN folder, or --samples FILE and --data NAME")
     config = config_from_args(args).eval
     samples = load_samples(args.samples)
-    resolution = samples.images.shape[1]
+    _, height, _, channels = samples.images.shape
     # The real images are brought to the samples' resolution (a model trained with
     # --resolution R generates R x R images); the reference network is per resolution.
-    real = load_dataset(args.data, split=args.split, resolution=resolution, root=args.data_root)
-    if real.channels != samples.images.shape[-1]:
+    real, reference = load_real_and_reference(
+        args.data, height, config, split=args.split, root=args.data_root
+    )
+    if real.channels != channels:
         raise UcgenError(
-            f"{args.samples}: images have {samples.images.shape[-1]} channels but "
-            f"{real.name} has {real.channels}"
+            f"{args.samples}: images have {channels} channels but {real.name} has {real.channels}"
         )
-    train = load_dataset(args.data, split="train", resolution=resolution, root=args.data_root)
-    test = (
-        real
-        if args.split == "test"
-        else load_dataset(args.data, split="test", resolution=resolution, root=args.data_root)
-    )
-    reference = get_reference(
-        train,
-        test,
-        ReferenceConfig(width=config.reference_width, epochs=config.reference_epochs),
-        verbose=True,
-    )
     features = make_features(args.features or config.features, reference)
     report = evaluate_samples(samples, real, reference, features=features, seed=0)
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
     out = Path(args.out)
-    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out, report_to_json(report))
     print(f"report         {out}")
+    return 0
+
+
+def run_eval_run(args: argparse.Namespace) -> int:
+    """Evaluate a trained run with its own config (--set overrides its eval section)."""
+    from ucgen.config import merge
+    from ucgen.config.loading import parse_override
+    from ucgen.evaluation.run_eval import evaluate_run, print_report
+    from ucgen.sampling.trained import TrainedModel
+
+    model = TrainedModel.load(args.run, generator=args.generator)
+    for item in args.overrides:
+        model.config = merge(model.config, parse_override(item)).check()
+    name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"
+    report = evaluate_run(model, num_samples=args.n, features=args.features, out_name=name)
+    print_report(report)
+    print(f"report         {model.run.path / name}")
     return 0

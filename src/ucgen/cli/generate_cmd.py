@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ucgen.errors import DataError
+from ucgen.errors import DataError, UcgenError
 from ucgen.report.grid import save_grid
 
 
@@ -66,7 +66,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(p, "sample.png")
     p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     p.add_argument("--code", type=int, default=None, help="generate only this code")
-    p.add_argument("--out", default=None, type=Path, help="also write the samples to this .npz")
+    p.add_argument(
+        "--out",
+        default=None,
+        type=Path,
+        metavar="FILE.npz",
+        help="also write the samples (images, codes, fine) to this .npz",
+    )
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser(
@@ -104,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "unless --new-fine) and draw new details. The grid shows the image "
         "first, then the variations.",
     )
-    _common(p, "vary.png")
+    _common(p, "vary-IMAGE.png")
     p.add_argument("--image", required=True, type=Path, help="PNG or JPEG image to vary")
     p.add_argument("--n", type=int, default=15, help="number of variations (default: 15)")
     p.add_argument(
@@ -133,6 +139,8 @@ def _done(path: Path, what: str) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    if args.out is not None and args.out.suffix != ".npz":
+        raise UcgenError(f"--out {args.out}: a samples file must end in .npz")
     model = _load(args)
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
     name = "sample" if args.code is None else f"sample-c{args.code}"
@@ -148,6 +156,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_traverse(args: argparse.Namespace) -> int:
+    if args.rows < 1:
+        raise UcgenError(f"--rows must be >= 1, got {args.rows}")
     model = _load(args)
     rows = [
         model.traverse(

@@ -11,6 +11,7 @@ import torch.distributed as tdist
 from ucgen.cli.common import add_config_args
 from ucgen.config import Config, load_config, merge, save_config, to_dict
 from ucgen.config.loading import parse_override
+from ucgen.errors import UcgenError
 from ucgen.io.runs import Run
 from ucgen.training import distributed as dist
 
@@ -18,7 +19,7 @@ from ucgen.training import distributed as dist
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a method (CoFi-UCGen, RCG, baselines) on a data set",
+        help="train a method (CoFi-UCGen or a baseline) on a data set",
         description="Train every stage of a method into runs/NAME: metrics.jsonl, sample "
         "grids and checkpoints as it goes. A killed run continues with --resume. Launch with "
         "torchrun for several processes or machines.",
@@ -41,8 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resume",
         default=None,
         metavar="RUN",
-        help="continue the run in this folder from its last complete checkpoint; "
-        "--set values are applied on top of its saved config",
+        help="continue the run in this folder from its last complete checkpoint, with its "
+        "saved config (--set values on top; --preset, --config, --method, --data and --name "
+        "are refused)",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print the resolved configuration and exit"
@@ -52,24 +54,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ucgen.training.driver import train_run
+    from ucgen.training.driver import load_training_data, train_run
 
-    shortcuts = []
-    if args.method is not None:
-        shortcuts.append(f"train.method={args.method}")
-    if args.data is not None:
-        shortcuts.append(f"data.source={args.data}")
     if args.resume:
+        # A run keeps its method, data and settings; ignoring these options would be silent.
+        clash = [
+            option
+            for option, value in (
+                ("--preset", args.preset),
+                ("--config", args.config),
+                ("--method", args.method),
+                ("--data", args.data),
+                ("--name", args.name),
+            )
+            if value is not None
+        ]
+        if clash:
+            raise UcgenError(
+                f"--resume continues a run with its saved config: {', '.join(clash)} cannot "
+                "be combined with it (use --set section.key=value to change a setting)"
+            )
         run = Run.open(args.resume)
         config = run.config()
-        for item in [*shortcuts, *args.overrides]:
+        for item in args.overrides:
             config = merge(config, parse_override(item))
         config.check()
     else:
+        shortcuts = []
+        if args.method is not None:
+            shortcuts.append(f"train.method={args.method}")
+        if args.data is not None:
+            shortcuts.append(f"data.source={args.data}")
         config = load_config(args.preset, args.config, [*shortcuts, *args.overrides])
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
+    # Bad data fails here, before a run folder is made for it.
+    data = load_training_data(config)
     if args.resume:
         if dist.is_main():
             save_config(config, run.config_path)
@@ -78,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
         run = _create_run(name, config, args.runs_dir)
     if dist.is_main():
         print(f"run folder: {run.path}")
-    train_run(config, run, progress=not args.no_progress)
+    train_run(config, run, progress=not args.no_progress, data=data)
     if dist.is_main():
         print(f"done: {run.path}")
     dist.cleanup()

@@ -62,15 +62,23 @@ class Stage1Config:
     w_bit: float = 1.0  # consistency: bits of E(G(z)) against sign(z_c)
     w_fine: float = 1.0  # consistency: E(G(z))_f against z_f
     w_complete: float = 0.1  # completeness: pixel L1 of G(E(x)) against x
-    w_augment: float = 0.0  # bits of E(x) agree under augmentation
+    w_augment: float = 1.0  # bits of E(x) agree under augmentation (bench/stage1_results.md)
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
     aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
+    aug_color: bool = False  # augmentation: random hue rotations (RGB images only)
+    coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
-        for key in ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"):
+        weights = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance")
+        for key in weights:
             value = getattr(self, key)
             _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
+        _require(
+            any(getattr(self, key) > 0 for key in weights),
+            "stage1.w_*",
+            "at least one loss weight must be > 0",
+        )
         _require(
             0 <= self.aug_shift <= 8, "stage1.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
         )
@@ -157,7 +165,7 @@ class EvalConfig:
 
     num_samples: int = 10000
     features: Literal["reference", "inception"] = "reference"
-    reference_width: int = 32  # reference classifier: channels of its first conv block
+    reference_width: int = 16  # reference classifier: channels of its first conv block
     reference_epochs: int | None = None  # reference classifier epochs; None: 4, >= 300 steps
 
     def check(self) -> None:

@@ -5,7 +5,13 @@ report = evaluate_samples(load_samples("s.npz"), test_ds, reference)
 print(format_report(report))
 """
 
-from ucgen.evaluation.evaluate import FD_NOTE, evaluate_samples, format_report
+from ucgen.evaluation.evaluate import (
+    FD_NOTE,
+    evaluate_samples,
+    format_report,
+    load_real_and_reference,
+    report_to_json,
+)
 from ucgen.evaluation.features import (
     FeatureExtractor,
     InceptionFeatures,
@@ -27,8 +33,10 @@ __all__ = [
     "evaluate_samples",
     "format_report",
     "get_reference",
+    "load_real_and_reference",
     "load_samples",
     "make_features",
+    "report_to_json",
     "save_samples",
     "validate_samples",
 ]

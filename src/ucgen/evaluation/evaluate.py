@@ -5,22 +5,47 @@ and by `ucgen eval RUN` (which draws the samples and encodes the real test image
 
 from __future__ import annotations
 
+import json
+import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from ucgen.data import ImageDataset
+from ucgen.config import EvalConfig
+from ucgen.data import ImageDataset, load_dataset
 from ucgen.errors import UcgenError
 from ucgen.evaluation import generation, semantic
 from ucgen.evaluation.features import FeatureExtractor
-from ucgen.evaluation.reference import Reference
+from ucgen.evaluation.reference import Reference, ReferenceConfig, get_reference
 from ucgen.evaluation.samples import Samples, validate_samples
 
 FD_NOTE = (
     "FD/KID/precision/recall are computed on the features named here; FD on the "
     "reference CNN's features is NOT comparable with published Inception FIDs."
 )
+
+
+def load_real_and_reference(
+    data: str,
+    resolution: int,
+    config: EvalConfig,
+    split: Literal["train", "test"] = "test",
+    root: str | None = None,
+    verbose: bool = True,
+) -> tuple[ImageDataset, Reference]:
+    """The labeled real split to compare with, at `resolution` (the generated images' size),
+    and the data set's reference network (trained on the train split on first use, cached)
+    with the settings of `config` (eval.reference_width, eval.reference_epochs)."""
+    train = load_dataset(data, split="train", resolution=resolution, root=root)
+    test = load_dataset(data, split="test", resolution=resolution, root=root)
+    reference = get_reference(
+        train,
+        test,
+        ReferenceConfig(width=config.reference_width, epochs=config.reference_epochs),
+        verbose=verbose,
+    )
+    return (test if split == "test" else train), reference
 
 
 def evaluate_samples(
@@ -115,6 +140,21 @@ def evaluate_samples(
         "total": round(time.perf_counter() - started, 2),
     }
     return report
+
+
+def report_to_json(report: dict[str, Any]) -> str:
+    """Strict JSON of a report: NaN (a metric with nothing to measure) becomes null."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        return x
+
+    return json.dumps(clean(report), indent=2, allow_nan=False) + "\n"
 
 
 def format_report(report: dict[str, Any]) -> str:

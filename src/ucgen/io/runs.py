@@ -51,6 +51,8 @@ class Run:
     def open(cls, path: str | Path) -> Run:
         """An existing run folder; fails clearly if it is not one."""
         run = cls(Path(path))
+        if not run.path.is_dir():
+            raise CheckpointError(f"run folder not found: {path}")
         if not run.config_path.is_file():
             raise CheckpointError(f"{path} is not a ucgen run folder (no config.json)")
         return run

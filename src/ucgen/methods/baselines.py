@@ -77,16 +77,20 @@ class LabelFrequencySampler:
 LABELS_FOLDER = "oracle-parts"
 
 
-class UnconditionalMethod:
-    """Baseline: the same UNet with no condition at all."""
-
-    name = "uncond"
-    summary = "unconditional UNet (baseline)"
+class _PixelGeneratorOnly:
+    """A baseline trains the pixel generator alone: no semantic stage."""
 
     def semantic_stages(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Iterator[TrainingStage]:
         return iter(())
+
+
+class UnconditionalMethod(_PixelGeneratorOnly):
+    """Baseline: the same UNet with no condition at all."""
+
+    name = "uncond"
+    summary = "unconditional UNet (baseline)"
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
@@ -104,20 +108,19 @@ class UnconditionalMethod:
         )
 
 
-class LabelOracleMethod:
+class LabelOracleMethod(_PixelGeneratorOnly):
     """Baseline upper bound: the true labels as the condition (labels used in training)."""
 
     name = "labels"
     summary = "label-conditional UNet (oracle baseline: uses the true labels)"
 
-    def semantic_stages(
-        self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
-    ) -> Iterator[TrainingStage]:
-        return iter(())
-
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
+        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
+        if (checkpoints / LABELS_FOLDER / "labels.safetensors").is_file():
+            # Counted before a resume: the UNet's classes stay, whatever data the run resumes on.
+            return self.load_parts(config, checkpoints, device)
         if data.labels is None or data.num_classes is None:
             raise DataError(f"the label-oracle baseline needs labels, and {data.name} has none")
         counts = torch.from_numpy(np.bincount(data.labels, minlength=data.num_classes))

@@ -63,7 +63,9 @@ class Method(Protocol):
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
         """Assemble the parts after the semantic stages, fitting and saving anything that is
-        computed from the training images (fine basis, label frequencies) under checkpoints."""
+        computed from the training images (fine basis, label frequencies) under checkpoints.
+        Where a resumed run has saved them already, they are loaded, not fitted again: the
+        pixel generator may be trained on them."""
         ...
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:

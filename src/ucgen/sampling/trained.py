@@ -62,6 +62,7 @@ class TrainedModel:
 
     def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
         """n conditions from the method's sampler (None for an unconditional model)."""
+        _check_at_least("n", n, 1)
         if self.parts.sampler is None:
             if code is not None:
                 raise UcgenError("this model has no codes: it is unconditional")
@@ -80,13 +81,20 @@ class TrainedModel:
     ) -> np.ndarray:
         """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default."""
         s = self.config.sample
+        steps = s.steps if steps is None else steps
+        guidance = s.guidance if guidance is None else guidance
+        guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
+        _check_at_least("n", n, 1)
+        _check_at_least("steps", steps, 1)
+        _check_at_least("guidance", guidance, 0)
+        _check_at_least("guidance_fine", guidance_fine, 0)
         x = self.generator.render(
             condition,
             n,
             seed,
-            steps=steps or s.steps,
-            guidance_coarse=s.guidance if guidance is None else guidance,
-            guidance_fine=s.guidance_fine if guidance_fine is None else guidance_fine,
+            steps=steps,
+            guidance_coarse=guidance,
+            guidance_fine=guidance_fine,
             batch_size=s.batch_size,
         )
         return to_uint8(x)
@@ -123,6 +131,7 @@ class TrainedModel:
             raise UcgenError("this model has no fine vector to traverse")
         if not 0 <= direction < self.parts.fine_dim:
             raise UcgenError(f"direction must be in [0, {self.parts.fine_dim}), got {direction}")
+        _check_at_least("length", length, 2)
         spread = self.conditions(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
         base = self.conditions(1, seed, code)
         cond = Condition.cat([base] * length)  # type: ignore[list-item]
@@ -159,6 +168,7 @@ class TrainedModel:
     ) -> tuple[np.ndarray, Condition]:
         """n new images of one real image (1, H, W, C) uint8: its code (and fine vector, if
         `keep_fine`) kept, new details drawn."""
+        _check_at_least("n", n, 1)
         own = self.encode(image)
         if keep_fine:
             cond = Condition.cat([own] * n)
@@ -176,3 +186,9 @@ class TrainedModel:
             raise UcgenError("this model has no discrete codes")
         if not 0 <= code < self.parts.num_codes:
             raise UcgenError(f"code must be in [0, {self.parts.num_codes}), got {code}")
+
+
+def _check_at_least(name: str, value: float, minimum: float) -> None:
+    """A count or scale given by the user is at least `minimum`, or a UcgenError naming it."""
+    if value < minimum:
+        raise UcgenError(f"{name} must be >= {minimum}, got {value}")

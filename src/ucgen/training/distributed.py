@@ -50,7 +50,9 @@ def local_device(requested: str) -> torch.device:
     if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available")
+        raise ConfigError(
+            "device cuda was asked for (train.device or --device) but no CUDA device is available"
+        )
     local = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local)
     return torch.device("cuda", local)

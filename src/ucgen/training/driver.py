@@ -27,8 +27,11 @@ def load_training_data(config: Config, split: str = "train") -> ImageDataset:
     return data
 
 
-def train_run(config: Config, run: Run, progress: bool = True) -> None:
-    """Train (or resume) every stage of `config.train.method` in `run`.
+def train_run(
+    config: Config, run: Run, progress: bool = True, data: ImageDataset | None = None
+) -> None:
+    """Train (or resume) every stage of `config.train.method` in `run`, on `data` when given
+    (it must be `load_training_data(config)`), else on the configured data loaded here.
 
     Stages already finished in the run are loaded, not retrained, so the same call resumes a
     killed run from its last complete checkpoint.
@@ -37,7 +40,8 @@ def train_run(config: Config, run: Run, progress: bool = True) -> None:
     dist.init_from_env(device)
     set_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
-    data = load_training_data(config)
+    if data is None:
+        data = load_training_data(config)
     method = get_method(config.train.method)
     settings = LoopSettings(
         seed=config.train.seed,

@@ -66,7 +66,9 @@ class CoFiEncoder:
 def fit_encoder(encoder: Encoder, images: torch.Tensor, min_count: int = 32) -> CoFiEncoder:
     """A CoFiEncoder whose fine basis is fitted on E(images): images (N, C, H, W) in [-1, 1],
     the (unlabeled) training images. Call once after stage 1."""
+    device = next(encoder.parameters()).device
     basis = FineBasis(BasisConfig(encoder.config.bits, encoder.config.fine_dim, min_count))
+    basis.to(device)  # fitted and used where the encoder runs
     enc = CoFiEncoder(encoder, basis)
     basis.fit(*enc.latents(images))
     return enc

@@ -7,11 +7,13 @@ Reciprocal terms make the inversion semantic and fast:
   consistency  E(G(z)) recovers z: logistic bit loss on z_c, squared error on z_f;
   completeness G(E(x)) stays close to x: pixel L1;
   augmentation bits of E(x) survive label-free augmentations (shifts, optional flips);
-  balance      every bit of E(x) is a fair coin over a batch (a cheap first-moment guard
-               against a bit that is constant on the data while D is still weak).
+  balance      bits of E(x) are independent fair coins over a batch (a cheap moment guard
+               against constant or redundant bits while D is still weak).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -43,16 +45,29 @@ def completeness_loss(x_rec: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def balance_loss(z_c_hat: torch.Tensor) -> torch.Tensor:
-    """Squared batch mean of the soft bits tanh(z_c_hat) (B, K): zero when each bit is 50/50."""
-    return torch.tanh(z_c_hat).mean(dim=0).pow(2).mean()
+    """The prior's bits are independent fair coins; ask the same of the soft bits
+    t = tanh(z_c_hat) (B, K) of real images over a batch: squared means (each bit 50/50) plus
+    squared off-diagonal second moments (no two bits redundant). Zero when they hold."""
+    t = torch.tanh(z_c_hat)
+    k = t.shape[1]
+    second = t.T @ t / len(t)
+    off = second - torch.diag_embed(second.diagonal())
+    return t.mean(dim=0).pow(2).mean() + off.pow(2).sum() / max(1, k * (k - 1))
 
 
 def augment(
-    x: torch.Tensor, shift: int, flip: bool, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    shift: int,
+    flip: bool,
+    color: bool,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Label-free augmentation of (B, C, H, W): random integer shifts of up to `shift` pixels
-    (edge-replicated borders) and, if `flip`, random horizontal flips."""
-    b, _, h, w = x.shape
+    """Label-free augmentation of (B, C, H, W) in [-1, 1]: random integer shifts of up to
+    `shift` pixels (edge-replicated borders); if `flip`, random horizontal flips; if `color`
+    and C == 3, a random hue rotation (rotation of RGB about the grey axis by a uniform angle,
+    clipped to [-1, 1]). These say what a coarse kind must not depend on: where it is, which
+    way it faces, what colour it has."""
+    b, c, h, w = x.shape
     out = x
     if shift > 0:
         padded = F.pad(x, (shift, shift, shift, shift), mode="replicate")
@@ -61,4 +76,17 @@ def augment(
     if flip:
         mask = torch.rand(b, generator=generator) < 0.5
         out = torch.where(mask.to(x.device)[:, None, None, None], out.flip(3), out)
+    if color and c == 3:
+        out = torch.einsum("bij,bjhw->bihw", _hue_rotations(b, generator).to(x), out).clamp(-1, 1)
     return out
+
+
+def _hue_rotations(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """(n, 3, 3) rotations about the grey axis (1, 1, 1)/sqrt(3) by uniform random angles
+    (Rodrigues' formula); grey pixels are fixed points, so only hue changes."""
+    angle = torch.rand(n, generator=generator) * 2 * math.pi
+    k = torch.full((3,), 1 / math.sqrt(3))
+    cross = torch.tensor([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    outer = torch.outer(k, k)
+    cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+    return cos * torch.eye(3) + sin * cross + (1 - cos) * outer

@@ -88,6 +88,11 @@ class CoFiUCGen:
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
+        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
+        if (checkpoints / PARTS_FOLDER / "basis" / "config.json").is_file():
+            # Fitted before a resume (config.json is written last): the HM-UNet may already be
+            # trained on these conditions, so they stay, whatever data the resumed run has.
+            return self.load_parts(config, checkpoints, device)
         folder = final_components(checkpoints, Stage1.name)
         net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
         encoder = fit_encoder(net, data.tensors().to(device))

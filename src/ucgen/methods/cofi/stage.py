@@ -22,7 +22,7 @@ from ucgen.methods.cofi.bitcodes import id_bits, signs
 from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
 from ucgen.training import distributed as dist
 
-BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not better on digits
+BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
 
 
 class Stage1:
@@ -51,6 +51,7 @@ class Stage1:
             width=config.width,
             channels=channels,
             resolution=resolution,
+            coarse_pool=config.coarse_pool,
         )
         self.G = Generator(self.net_config).to(self.device)
         self.E = Encoder(self.net_config).to(self.device)
@@ -105,7 +106,7 @@ class Stage1:
         if cfg.w_complete > 0:
             terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
         if cfg.w_augment > 0:
-            a_c, _ = self.E(losses.augment(x, cfg.aug_shift, cfg.aug_flip))
+            a_c, _ = self.E(losses.augment(x, cfg.aug_shift, cfg.aug_flip, cfg.aug_color))
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))

@@ -1,0 +1,163 @@
+"""Bench: train CoFi-UCGen stage 1 and measure its bit-codes against labels (labels only here).
+
+Run by hand from the repository root, e.g.
+    PYTHONPATH=src python bench/stage1_experiments.py --data digits --minutes 4
+    PYTHONPATH=src python bench/stage1_experiments.py --data fmnist --minutes 15 \
+        --set width=32 --set fine_dim=32
+Prints one JSON line per evaluation: NMI, ARI, purity, Hungarian accuracy of the codes of the
+test split against its labels, the largest code share, and bit recovery of E(G(z)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from ucgen.config.schema import Stage1Config
+from ucgen.data import ImageDataset, load_dataset
+from ucgen.methods.cofi.bitcodes import bit_ids, signs
+from ucgen.methods.cofi.stage import Stage1
+from ucgen.report.grid import save_grid
+
+FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX (MNIST-family) file, gzipped, as a numpy array."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def fmnist(split: str) -> ImageDataset:
+    """Fashion-MNIST from Debian's IDX files (the data loader may provide it later)."""
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(FMNIST_DIR / f"{prefix}-images-idx3-ubyte.gz")[..., None]
+    labels = read_idx(FMNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
+    return ImageDataset(images=images.copy(), labels=labels, name="fashion-mnist")
+
+
+def load(name: str, split: str) -> ImageDataset:
+    if name == "digits":
+        return load_dataset("digits", split, resolution=16)
+    if name == "fmnist":
+        return fmnist(split)
+    return load_dataset(name, split)
+
+
+def purity(labels: np.ndarray, codes: np.ndarray) -> float:
+    """Share of images whose label is the majority label of their code."""
+    total = 0
+    for c in np.unique(codes):
+        total += np.bincount(labels[codes == c]).max()
+    return total / len(labels)
+
+
+def hungarian_accuracy(labels: np.ndarray, codes: np.ndarray) -> float:
+    """Best one-to-one code -> label matching (codes left over count as wrong)."""
+    cs, ls = np.unique(codes), np.unique(labels)
+    table = np.zeros((len(cs), len(ls)))
+    for i, c in enumerate(cs):
+        for j, lab in enumerate(ls):
+            table[i, j] = np.sum((codes == c) & (labels == lab))
+    rows, cols = linear_sum_assignment(-table)
+    return table[rows, cols].sum() / len(labels)
+
+
+@torch.no_grad()
+def evaluate(stage: Stage1, test: ImageDataset, n_gen: int = 2000) -> dict[str, float]:
+    """Code metrics of the EMA encoder on the test split, and bit recovery of E(G(z))."""
+    x = test.tensors()
+    codes = np.concatenate(
+        [bit_ids(stage.E_ema(x[i : i + 500])[0]).numpy() for i in range(0, len(x), 500)]
+    )
+    labels = test.labels
+    gen = torch.Generator().manual_seed(123)
+    z = torch.randn(n_gen, stage.net_config.latent_dim, generator=gen)
+    k = stage.config.bits
+    r_c, _ = stage.E_ema(stage.G_ema(z[:, :k], z[:, k:]))
+    return {
+        "nmi": round(normalized_mutual_info_score(labels, codes), 4),
+        "ari": round(adjusted_rand_score(labels, codes), 4),
+        "purity": round(purity(labels, codes), 4),
+        "acc": round(hungarian_accuracy(labels, codes), 4),
+        "max_share": round(float(np.bincount(codes).max() / len(codes)), 4),
+        "codes_used": len(np.unique(codes)),
+        "bit_recovery": round((signs(r_c) == signs(z[:, :k])).float().mean().item(), 4),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default="digits", help="digits | fmnist | a registered name")
+    ap.add_argument("--minutes", type=float, default=4.0, help="wall-clock training budget")
+    ap.add_argument("--steps", type=int, default=10**9, help="step budget")
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
+    ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    fields = {f.name: f for f in dataclasses.fields(Stage1Config)}
+    values = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        values[key] = json.loads(value) if fields[key].type != "str" else value
+    config = Stage1Config(**values)
+    train, test = load(args.data, "train"), load(args.data, "test")
+    stage = Stage1(config, train.channels, train.resolution)
+    x_all = train.tensors()
+    print(
+        json.dumps(
+            {
+                "config": dataclasses.asdict(config),
+                "data": args.data,
+                "train": len(train),
+                "test": len(test),
+            }
+        ),
+        flush=True,
+    )
+    rng = np.random.default_rng(args.seed)
+    start, step = time.time(), 0
+    while step < args.steps and time.time() - start < 60 * args.minutes:
+        batch = x_all[rng.integers(0, len(x_all), config.batch_size)]
+        logs = stage.train_step(batch, None, step)
+        step += 1
+        if step % args.eval_every == 0:
+            row = {
+                "step": step,
+                "sec": round(time.time() - start),
+                **{k: round(v, 3) for k, v in logs.items()},
+                **evaluate(stage, test),
+            }
+            print(json.dumps(row), flush=True)
+    final = {
+        "final": True,
+        "step": step,
+        "sec": round(time.time() - start),
+        **evaluate(stage, test),
+    }
+    print(json.dumps(final), flush=True)
+    if args.out:
+        out = Path(args.out)
+        save_grid(stage.preview(torch.Generator().manual_seed(0)), out / "preview.png", ncols=8)
+        stage.save(out / "model")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""`ucgen train`: dry run, resume, and bad input, as a user would type them."""
+
+import hashlib
+import json
+
+import pytest
+
+from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return train_tiny(tmp_path_factory.mktemp("runs"), "cofi")
+
+
+def weights(folder):
+    """Checksums of every weight and training-state file of a run."""
+    files = [*folder.rglob("*.safetensors"), *folder.rglob("*.pt")]
+    assert files
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
+    argv = ["train", "--preset", "tiny", "--method", "labels", "--data", "digits"]
+    argv += ["--set", "stage1.bits=3", "--set", "sample.guidance=2.5", "--dry-run"]
+    assert main([*argv, "--runs-dir", str(tmp_path)]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["train"]["method"] == "labels"
+    assert config["data"]["source"] == "digits"
+    assert config["stage1"]["bits"] == 3 and config["stage1"]["fine_dim"] == 4  # preset kept
+    assert config["sample"]["guidance"] == 2.5
+    assert not list(tmp_path.iterdir())  # a dry run makes no run folder
+
+
+def test_a_run_describes_itself(run):
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["method"] == "cofi" and config["stage1"]["steps"] == 4
+    assert (run / "metrics.jsonl").read_text().strip()
+    assert list((run / "samples").glob("*.png"))
+
+
+def test_resume_of_a_finished_run_changes_no_weights(run, capsys):
+    before = weights(run)
+    steps = len((run / "metrics.jsonl").read_text().splitlines())
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert f"done: {run}" in capsys.readouterr().out
+    assert weights(run) == before
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == steps  # nothing trained
+
+
+@pytest.mark.parametrize(
+    "option", [["--preset", "tiny"], ["--method", "uncond"], ["--data", "digits"]]
+)
+def test_resume_refuses_options_it_would_ignore(run, capsys, option):
+    assert main(["train", "--resume", str(run), *option, "--dry-run"]) == 2
+    assert f"{option[0]} cannot be combined with it" in error_line(capsys)
+
+
+def test_resume_with_other_data_keeps_the_fitted_parts(run):
+    """The fine basis the HM-UNet was trained with stays, whatever the resumed data."""
+    before = weights(run)
+    assert main(["train", "--resume", str(run), "--set", "data.limit=40", "--no-progress"]) == 0
+    assert weights(run) == before
+
+
+def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
+    assert main(["train", "--resume", str(run), "--set", "sample.steps=9", "--dry-run"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["sample"]["steps"] == 9 and config["stage1"]["steps"] == 4
+    assert json.loads((run / "config.json").read_text())["sample"]["steps"] == 4
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--set", "stage1.bits=abc"], "stage1.bits: must be an integer, got 'abc'"),
+        (["--set", "stage1.bits=40"], "stage1.bits: must be in [1, 12], got 40"),
+        (["--set", "stage1.nope=1"], "unknown config key 'stage1.nope'"),
+        (["--set", "bits"], "must look like section.key=value"),
+        (["--method", "gan"], "train.method: must be one of cofi, uncond, labels; got 'gan'"),
+        (["--preset", "huge"], "unknown preset 'huge'"),
+        (["--config", "{missing}"], "config file not found"),
+        (["--data", "{missing}"], "no such file or folder"),
+        (["--data", "nodata"], "unknown data set 'nodata'"),
+        (["--resume", "{tmp}"], "is not a ucgen run folder (no config.json)"),
+        (["--resume", "{missing}"], "run folder not found"),
+    ],
+)
+def test_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
+    argv = [a.format(missing=tmp_path / "missing", tmp=tmp_path) for a in argv]
+    runs = tmp_path / "runs"
+    preset = [] if "--resume" in argv else ["--preset", "tiny"]
+    assert main(["train", *preset, "--runs-dir", str(runs), "--no-progress", *argv]) == 2
+    assert message in error_line(capsys)
+    assert not runs.exists() or not list(runs.iterdir())  # no run folder left behind

@@ -1,0 +1,37 @@
+"""Helpers of the CLI tests: tiny runs trained through `ucgen train`, as a user would."""
+
+from pathlib import Path
+
+import pytest
+
+from ucgen.cli.main import main
+
+# The tiny preset with fewer steps: enough for every file a run writes, a few seconds each.
+FAST = [
+    "--set",
+    "stage1.steps=4",
+    "--set",
+    "diffusion.steps=4",
+    "--set",
+    "train.checkpoint_every=4",
+    "--set",
+    "train.sample_every=4",
+    "--set",
+    "train.log_every=2",
+    "--set",
+    "data.limit=64",
+]
+
+
+def train_tiny(runs_dir: Path, method: str) -> Path:
+    """Train a tiny `method` run on shapes (16x16 RGB) through the CLI; its folder."""
+    argv = ["train", "--preset", "tiny", "--method", method, "--name", method]
+    assert main([*argv, "--runs-dir", str(runs_dir), "--no-progress", *FAST]) == 0
+    return runs_dir / method
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one `ucgen: error: ...` line a failed command printed."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ucgen: error: "), err
+    return err[0]
