@@ -40,6 +40,8 @@ def test_overrides_are_typed():
         ("stage1.bits=0", "stage1.bits: must be in [1, 12]"),
         ("diffusion.drop_fine=1.5", "diffusion.drop_fine"),
         ("train.method=gan", "train.method: must be one of"),
+        ("train.compile=fast", "train.compile: must be one of"),
+        ("train.threads=-1", "train.threads: must be >= 0"),
         ("stage1bits", "section.key=value"),
     ],
 )

@@ -49,6 +49,9 @@ class ToyStage:
         self.opt.step()
         return {"loss": loss.item(), **({"collapse": 1.0} if self.collapse else {})}
 
+    def networks(self):
+        return [self.net]
+
     def optimizers(self):
         return [self.opt]
 

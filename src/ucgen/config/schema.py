@@ -15,6 +15,7 @@ from ucgen.errors import ConfigError
 Method = Literal["cofi", "uncond", "labels"]
 OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
+CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 
 
 def _require(ok: bool, key: str, msg: str) -> None:
@@ -201,6 +202,12 @@ class TrainConfig:
     on_divergence: OnDivergence = "stop"
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
+    # Speed only, results equal up to float rounding (ucgen.training.speed; defaults measured
+    # with bench/bench_training.py): NHWC layout of the trained networks, torch.compile mode of
+    # their forward ("off": eager), torch CPU threads (0: torch's default, one per core).
+    channels_last: bool = False
+    compile: CompileMode = "off"
+    threads: int = 0
 
     def check(self) -> None:
         _require(
@@ -231,6 +238,12 @@ class TrainConfig:
         for key in ("log_every", "sample_every", "checkpoint_every"):
             value = getattr(self, key)
             _require(value >= 1, f"train.{key}", f"must be >= 1, got {value}")
+        _require(
+            self.compile in ("off", "default", "reduce-overhead", "max-autotune"),
+            "train.compile",
+            f"must be off, default, reduce-overhead or max-autotune; got {self.compile!r}",
+        )
+        _require(self.threads >= 0, "train.threads", f"must be >= 0, got {self.threads}")
 
 
 @dataclass

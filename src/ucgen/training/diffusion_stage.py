@@ -122,6 +122,9 @@ class DiffusionStage:
         ema = list(self.ema.parameters())
         torch._foreach_lerp_(ema, list(self.model.parameters()), 1 - decay)
 
+    def networks(self) -> list[torch.nn.Module]:
+        return [self.model]
+
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer]
 

@@ -14,6 +14,7 @@ from ucgen.methods import get_method
 from ucgen.training import distributed as dist
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
+from ucgen.training.speed import SpeedSettings, set_threads
 
 
 def load_training_data(config: Config, split: str = "train") -> ImageDataset:
@@ -37,6 +38,7 @@ def train_run(
     """
     device = dist.local_device(config.train.device)
     dist.init_from_env(device)
+    set_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
     if data is None:
         data = load_training_data(config)
@@ -50,6 +52,7 @@ def train_run(
         on_divergence=config.train.on_divergence,
         rollback_lr_factor=config.train.rollback_lr_factor,
         max_rollbacks=config.train.max_rollbacks,
+        speed=SpeedSettings(config.train.channels_last, config.train.compile),
     )
     for stage in method.semantic_stages(config, data, run.checkpoints, device):
         train_stage(stage, data, run, settings, device)

@@ -14,7 +14,7 @@ checkpoint this makes a resumed run continue exactly as an uninterrupted one wou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from ucgen.io.runs import Run
 from ucgen.report.grid import save_grid
 from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from ucgen.training.speed import SpeedSettings, apply_speed
 from ucgen.training.stage import TrainingStage
 
 
@@ -41,6 +42,7 @@ class LoopSettings:
     on_divergence: str = "stop"  # or "rollback": back to the last checkpoint, lower lr
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
+    speed: SpeedSettings = field(default_factory=SpeedSettings)  # layout, compile of networks
 
 
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -66,6 +68,7 @@ def train_stage(
     With `resume`, continues from the newest complete checkpoint of this stage in `run`.
     A final checkpoint is always written, so a finished stage can be loaded for sampling.
     """
+    apply_speed(stage.networks(), settings.speed)  # before loading: it copies into the layout
     folder = run.checkpoints / stage.name
     step = 0
     latest = latest_checkpoint(folder) if resume else None

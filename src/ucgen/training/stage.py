@@ -30,6 +30,11 @@ class TrainingStage(Protocol):
         """
         ...
 
+    def networks(self) -> list[torch.nn.Module]:
+        """The networks `train_step` trains (not EMA copies): the loop applies the speed
+        options (layout, torch.compile) to them, in place."""
+        ...
+
     def optimizers(self) -> list[torch.optim.Optimizer]:
         """The stage's optimisers (the divergence guard lowers their learning rates)."""
         ...

@@ -139,6 +139,9 @@ class Stage1:
             for b, c in zip(net.buffers(), ema.buffers(), strict=True):
                 c.copy_(b)
 
+    def networks(self) -> list[torch.nn.Module]:
+        return [self.G, self.E, self.D]
+
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.opt_ge, self.opt_d]
 

@@ -1,0 +1,109 @@
+"""Speed options change speed, not results: channels_last and torch.compile train as eager does
+(within float rounding), compiled checkpoints load uncompiled, and compiled resume is bit-exact."""
+
+import numpy as np
+import pytest
+import torch
+
+from ucgen.config import load_config
+from ucgen.config.schema import DiffusionConfig, Stage1Config
+from ucgen.data import ImageDataset
+from ucgen.io.runs import Run
+from ucgen.methods.cofi.stage import Stage1
+from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint
+from ucgen.training.diffusion_stage import DiffusionStage, unet_config
+from ucgen.training.loop import LoopSettings, train_stage
+from ucgen.training.speed import SpeedSettings, apply_speed
+
+from .toy_stage import ToyStage
+
+CPU = torch.device("cpu")
+COMPILED = SpeedSettings(compile="default")
+
+
+def _stage1():
+    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=8)
+    return Stage1(config, channels=1, resolution=8)
+
+
+def _diffusion():
+    config = DiffusionConfig(width=8, channel_mult=(1, 2), batch_size=8)
+    return DiffusionStage(config, unet_config(config, 1, 8))
+
+
+def _trained(build, speed: SpeedSettings, steps: int = 2) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    stage = build()
+    apply_speed(stage.networks(), speed)
+    images = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    for step in range(steps):
+        stage.train_step(images, None, step)
+    return {
+        f"{i}.{k}": v for i, net in enumerate(stage.networks()) for k, v in net.state_dict().items()
+    }
+
+
+@pytest.mark.parametrize("build", [_stage1, _diffusion], ids=["stage1", "diffusion"])
+def test_channels_last_trains_like_nchw(build):
+    nchw = _trained(build, SpeedSettings(channels_last=False))
+    nhwc = _trained(build, SpeedSettings(channels_last=True))
+    assert nchw.keys() == nhwc.keys()
+    for key, value in nchw.items():
+        # Only the summation order of convolutions differs: float32 rounding, amplified a
+        # little by Adam's division by small second moments in the first steps.
+        torch.testing.assert_close(nhwc[key], value, rtol=1e-4, atol=1e-5, msg=key)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return ImageDataset(rng.integers(0, 256, (40, 4, 4, 1), dtype=np.uint8), None, "toy")
+
+
+def _settings(speed: SpeedSettings) -> LoopSettings:
+    return LoopSettings(
+        seed=3, log_every=2, sample_every=5, checkpoint_every=3, progress=False, speed=speed
+    )
+
+
+def test_compiled_training_matches_eager_and_resumes_bit_exactly(tmp_path, data):
+    eager = ToyStage(data.shape, total_steps=6)
+    train_stage(
+        eager,
+        data,
+        Run.create("eager", load_config("tiny"), tmp_path),
+        _settings(SpeedSettings()),
+        CPU,
+    )
+    straight = ToyStage(data.shape, total_steps=6)
+    run = Run.create("straight", load_config("tiny"), tmp_path)
+    train_stage(straight, data, run, _settings(COMPILED), CPU)
+    for key, value in eager.net.state_dict().items():
+        # Compiled kernels may sum in another order: equal up to float32 rounding.
+        torch.testing.assert_close(straight.net.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+    # The checkpoint of a compiled stage has the plain names and loads into an eager one.
+    assert not any("_orig_mod" in k for k in straight.state_dict()["net"])
+    plain = ToyStage(data.shape, total_steps=6)
+    assert load_checkpoint(plain, latest_checkpoint(run.checkpoints / "toy")) == 6
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(plain.net.state_dict()[key], value)
+
+    halves = Run.create("halves", load_config("tiny"), tmp_path)
+    train_stage(ToyStage(data.shape, total_steps=3), data, halves, _settings(COMPILED), CPU)
+    torch.manual_seed(999)  # a fresh process would have another RNG state
+    resumed = ToyStage(data.shape, total_steps=6)
+    assert train_stage(resumed, data, halves, _settings(COMPILED), CPU) == 6
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(resumed.net.state_dict()[key], value), key
+
+
+def test_speed_options_keep_the_parameter_objects():
+    """The optimiser, the EMA update and the gradient all-reduce hold references to the
+    parameters taken before the options are applied: they must stay the same tensors."""
+    stage = _diffusion()
+    before = list(stage.model.parameters())
+    apply_speed(stage.networks(), SpeedSettings(channels_last=False, compile="default"))
+    assert all(a is b for a, b in zip(before, stage.model.parameters(), strict=True))
+    assert stage.optimizer.param_groups[0]["params"] == before
+    assert "_orig_mod" not in "".join(stage.model.state_dict())
