@@ -20,6 +20,7 @@ from ucgen.methods.method import Parts
 from ucgen.methods.parts import Condition
 from ucgen.report.grid import save_grid
 from ucgen.training import distributed as dist
+from ucgen.training.speed import set_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +74,7 @@ def run_cluster(args: argparse.Namespace) -> int:
 
     run = Run.open(args.run)
     config = run.config()
+    set_threads(config.train.threads)
     device = dist.local_device(args.device)
     parts = get_method(config.train.method).load_parts(config, run.checkpoints, device)
     if parts.num_codes == 0:

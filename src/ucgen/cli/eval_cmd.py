@@ -17,6 +17,7 @@ from ucgen.evaluation import (
     report_to_json,
 )
 from ucgen.io.atomic import atomic_write_text
+from ucgen.training.speed import set_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +91,9 @@ def run_eval(args: argparse.Namespace) -> int:
         return run_eval_run(args)
     if args.samples is None or args.data is None:
         raise UcgenError("give a RUN folder, or --samples FILE and --data NAME")
-    config = config_from_args(args).eval
+    full = config_from_args(args)
+    set_threads(full.train.threads)
+    config = full.eval
     samples = load_samples(args.samples)
     _, height, _, channels = samples.images.shape
     # The real images are brought to the samples' resolution (a model trained with

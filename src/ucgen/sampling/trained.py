@@ -21,6 +21,7 @@ from ucgen.models.hm_unet import load_unet
 from ucgen.sampling.pipeline import DiffusionGenerator
 from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import final_components
+from ucgen.training.speed import set_threads
 
 PIXEL_STAGE = "diffusion"
 
@@ -47,6 +48,7 @@ class TrainedModel:
         the default) or one the method names in `Parts.generators` (e.g. "stage1")."""
         run = Run.open(path)
         config = run.config()
+        set_threads(config.train.threads)
         dev = dist.local_device(device)
         parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
         if generator == PIXEL_STAGE:
