@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -96,8 +97,7 @@ def main() -> None:
         f"# {args.preset}: {', '.join(args.methods)}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python bench/compare_methods.py --preset {args.preset} --methods "
-        f"{' '.join(args.methods)} {' '.join('--set ' + o for o in args.overrides)}`.",
+        f"Command: `python {' '.join(sys.argv)}`.",
         f"Evaluation: {rows[0][3]['samples']['images']} samples against the "
         f"{rows[0][3]['data']['name']} test split, features: {rows[0][3]['features']['name']}. "
         f"{rows[0][3]['features']['note']}",
