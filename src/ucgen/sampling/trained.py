@@ -177,8 +177,6 @@ class TrainedModel:
         else:
             code = None if own.code is None else int(own.code[0])
             cond = self.conditions(n, seed, code)  # type: ignore[assignment]
-            if own.coarse is not None and own.code is None:  # continuous coarse: keep it
-                cond.coarse = own.coarse.repeat(n, 1)
         return self.render(cond, n, seed, **kw), cond
 
     def check_code(self, code: int | None) -> None:
