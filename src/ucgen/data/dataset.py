@@ -101,6 +101,21 @@ class ImageDataset:
         return to_model_range(self.images)
 
 
+def check_labels(labels: np.ndarray, n_images: int, what: str) -> np.ndarray:
+    """Labels read from a file: a 1-D integer array with one entry per image, as int64.
+
+    what: names the labels in the message, e.g. "data.npz: 'labels'".
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"{what} must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if len(labels) != n_images:
+        raise DataError(
+            f"{what}: {len(labels)} labels for {n_images} images; the counts must match"
+        )
+    return labels.astype(np.int64, copy=False)
+
+
 def to_model_range(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) in [0, 255] -> float32 (N, C, H, W) in [-1, 1]."""
     writable = np.require(images, requirements=["C", "W"])  # copies only read-only arrays

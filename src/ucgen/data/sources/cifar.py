@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ucgen.data.dataset import ImageDataset
+from ucgen.data.dataset import ImageDataset, check_labels
 from ucgen.data.download import CIFAR_FILES, locate
 from ucgen.data.registry import Split, register
 from ucgen.data.transforms import resize_images
@@ -126,16 +126,12 @@ def load_cifar_folder(
                 else repr(type(data).__name__)
             )
             raise DataError(f"{path}: 'data' must be a uint8 array (N, 3072), got {desc}")
-        batch_labels = np.asarray(batch_labels) if batch_labels is not None else None
-        if batch_labels is None or batch_labels.ndim != 1 or batch_labels.dtype.kind not in "iu":
-            raise DataError(f"{path}: 'labels' must be a list of integers")
-        if len(batch_labels) != len(data):
-            raise DataError(
-                f"{path}: {len(batch_labels)} labels for {len(data)} images; the counts must match"
-            )
+        if batch_labels is None:
+            raise DataError(f"{path}: no 'labels' list")
+        batch_labels = check_labels(batch_labels, len(data), f"{path}: 'labels'")
         # Rows are 1024 red, 1024 green, 1024 blue values, each 32x32 in row-major order.
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(batch_labels.astype(np.int64))
+        labels.append(batch_labels)
     meta = read_batch(folder / META)
     class_names = meta.get("label_names")
     if not isinstance(class_names, list) or not all(isinstance(c, str) for c in class_names):

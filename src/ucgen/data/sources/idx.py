@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ucgen.data.dataset import ImageDataset
+from ucgen.data.dataset import ImageDataset, check_labels
 from ucgen.data.download import locate
 from ucgen.data.registry import Split, register
 from ucgen.data.transforms import resize_images
@@ -113,18 +113,9 @@ def load_idx_folder(
     labels = None
     labels_file = _split_file(folder, split, "labels")
     if labels_file is not None:
-        labels = read_idx(labels_file)
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise DataError(
-                f"{labels_file}: expected a 1-D integer label array, got "
-                f"{labels.dtype} {labels.shape}"
-            )
-        if len(labels) != len(images):
-            raise DataError(
-                f"{labels_file}: {len(labels)} labels for {len(images)} images in "
-                f"{images_file.name}; the counts must match"
-            )
-        labels = labels.astype(np.int64)
+        labels = check_labels(
+            read_idx(labels_file), len(images), f"{labels_file} (images: {images_file.name})"
+        )
     if resolution is not None and images.shape[1:3] != (resolution, resolution):
         images = resize_images(images, resolution)
     if labels is not None and class_names is not None and labels.max() >= len(class_names):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ucgen.data.dataset import ImageDataset
+from ucgen.data.dataset import ImageDataset, check_labels
 from ucgen.data.registry import Split
 from ucgen.data.transforms import resize_images
 from ucgen.errors import DataError
@@ -42,15 +42,7 @@ def load_npz(path: Path, split: Split, resolution: int | None) -> ImageDataset:
             "with C in {1, 3} (channels last)"
         )
     if labels is not None:
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise DataError(
-                f"{path}: '{prefix}labels' must be a 1-D integer array, got "
-                f"{labels.dtype} {labels.shape}"
-            )
-        if len(labels) != len(images):
-            raise DataError(
-                f"{path}: {len(labels)} labels for {len(images)} images; the counts must match"
-            )
+        labels = check_labels(labels, len(images), f"{path}: '{prefix}labels'")
         if len(labels) and labels.min() < 0:
             raise DataError(f"{path}: '{prefix}labels' holds negative values")
     names = None
