@@ -1,5 +1,7 @@
 """Speed options change speed, not results: channels_last and torch.compile train as eager does
-(within float rounding), compiled checkpoints load uncompiled, and compiled resume is bit-exact."""
+(within float rounding), compiled checkpoints load uncompiled, and compiled resume is bit-exact.
+bf16 mixed precision changes results by rounding only: it still learns, keeps float32 state and
+resumes bit-exactly."""
 
 import numpy as np
 import pytest
@@ -8,12 +10,13 @@ import torch
 from ucgen.config import load_config
 from ucgen.config.schema import DiffusionConfig, Stage1Config
 from ucgen.data import ImageDataset
+from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
-from ucgen.training.speed import SpeedSettings, apply_speed
+from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 
 from .toy_stage import ToyStage
 
@@ -107,3 +110,54 @@ def test_speed_options_keep_the_parameter_objects():
     assert all(a is b for a, b in zip(before, stage.model.parameters(), strict=True))
     assert stage.optimizer.param_groups[0]["params"] == before
     assert "_orig_mod" not in "".join(stage.model.state_dict())
+
+
+BF16 = SpeedSettings(precision="bf16")
+
+
+def test_bf16_trains_a_diffusion_stage_with_float32_losses_and_state(tmp_path):
+    """bf16 autocast: the loss falls and is float32; weights and Adam state stay float32."""
+    torch.manual_seed(0)
+    config = DiffusionConfig(width=8, channel_mult=(1, 2), batch_size=16, steps=40, lr=2e-3)
+    stage = DiffusionStage(config, unet_config(config, 1, 8))
+    ramps = np.linspace(0, 255, 8, dtype=np.uint8)[None, :, None, None]
+    images = np.broadcast_to(ramps, (64, 8, 8, 1))  # one smooth ramp: quick to learn
+    data = ImageDataset(np.ascontiguousarray(images), None, "ramps")
+    batch = data.tensors()[:16]
+
+    def fixed_loss() -> float:  # the same sigmas and noise each time
+        net = lambda x, c: stage.model(x, c, None, None)  # noqa: E731
+        with torch.no_grad():
+            return stage.edm.loss(net, batch, torch.Generator().manual_seed(5)).mean().item()
+
+    before = fixed_loss()
+    run = Run.create("bf16", load_config("tiny"), tmp_path)
+    train_stage(stage, data, run, _settings(BF16), CPU)
+    losses = [r["loss"] for r in run.read_metrics() if "loss" in r]
+    assert all(np.isfinite(losses)) and fixed_loss() < 0.7 * before
+    with precision_scope("bf16", CPU):
+        out = stage.model(batch, torch.zeros(16), None, None)
+    assert out.dtype == torch.float32  # the forward hook hands float32 to the losses
+    assert all(p.dtype == torch.float32 for p in stage.model.parameters())
+    state = stage.optimizer.state_dict()["state"]
+    assert all(v.dtype == torch.float32 for s in state.values() for v in s.values() if v.ndim)
+
+
+def test_bf16_training_resumes_bit_exactly(tmp_path, data):
+    straight = ToyStage(data.shape, total_steps=6)
+    train_stage(
+        straight, data, Run.create("straight", load_config("tiny"), tmp_path), _settings(BF16), CPU
+    )
+    halves = Run.create("halves", load_config("tiny"), tmp_path)
+    train_stage(ToyStage(data.shape, total_steps=3), data, halves, _settings(BF16), CPU)
+    torch.manual_seed(999)  # a fresh process would have another RNG state
+    resumed = ToyStage(data.shape, total_steps=6)
+    assert train_stage(resumed, data, halves, _settings(BF16), CPU) == 6
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(resumed.net.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize("key", ["train.precision", "sample.precision"])
+def test_precision_must_be_fp32_or_bf16(key):
+    with pytest.raises(ConfigError, match=rf"{key}: .*fp32.*bf16.*'fp16'"):
+        load_config("tiny", overrides=[f"{key}=fp16"])

@@ -16,6 +16,7 @@ Method = Literal["cofi", "uncond", "labels"]
 OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
+Precision = Literal["fp32", "bf16"]
 
 
 def _require(ok: bool, key: str, msg: str) -> None:
@@ -147,6 +148,9 @@ class SampleConfig:
     guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
     guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
     batch_size: int = 256
+    # UNet evaluations in bfloat16 autocast (NCHW), the Heun integration in float32; images
+    # differ from fp32 sampling by bf16 rounding (ucgen.training.speed, bench/bench_sampling.py).
+    precision: Precision = "fp32"
 
     def check(self) -> None:
         _require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
@@ -157,6 +161,7 @@ class SampleConfig:
             f"must be >= 0, got {self.guidance_fine}",
         )
         _require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
+        _check_precision(self.precision, "sample.precision")
 
 
 @dataclass
@@ -208,6 +213,10 @@ class TrainConfig:
     channels_last: bool = False
     compile: CompileMode = "off"
     threads: int = 0
+    # Mixed precision of the trained networks' forward passes: "bf16" runs them under bfloat16
+    # autocast, weights, optimiser state, EMA and losses stay float32 (ucgen.training.speed).
+    # Not speed only: results differ from fp32 by bf16 rounding.
+    precision: Precision = "fp32"
 
     def check(self) -> None:
         _require(
@@ -244,6 +253,11 @@ class TrainConfig:
             f"must be off, default, reduce-overhead or max-autotune; got {self.compile!r}",
         )
         _require(self.threads >= 0, "train.threads", f"must be >= 0, got {self.threads}")
+        _check_precision(self.precision, "train.precision")
+
+
+def _check_precision(value: str, key: str) -> None:
+    _require(value in ("fp32", "bf16"), key, f"must be fp32 or bf16; got {value!r}")
 
 
 @dataclass

@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ucgen.config.schema import Precision
 from ucgen.methods.parts import Condition
 from ucgen.models.hm_unet import HMUNet
 from ucgen.sampling.edm import EDM, Denoiser
+from ucgen.training.speed import precision_scope
 
 
 def image_noise(seed: int, indices: range, shape: tuple[int, int, int]) -> torch.Tensor:
@@ -93,13 +95,16 @@ def generate(
     guidance_fine: float = 1.0,
     batch_size: int = 256,
     edm: EDM | None = None,
+    precision: Precision = "fp32",
 ) -> torch.Tensor:
     """Generate n images (N, C, H, W) in [-1, 1] (CPU float32) with Heun's sampler.
 
     condition: length n (coarse (n, Kc), fine (n, D)) or None for unconditional. Runs on the
     UNet's device in batches of `batch_size`; image i starts from `image_noise(seed, i)`, so
     results do not depend on `batch_size`. `steps` Heun steps cost 2 * steps - 1 evaluations,
-    times the number of guided predictions (1 to 3).
+    times the number of guided predictions (1 to 3). precision "bf16": the UNet evaluations run
+    under bfloat16 autocast, the Heun integration stays float32 (`EDM.denoise` casts F's
+    output back), so images differ from fp32 sampling by bf16 rounding of F only.
     """
     if condition is not None and len(condition) != n:
         raise ValueError(f"condition has {len(condition)} rows for n = {n} images")
@@ -117,7 +122,8 @@ def generate(
             cond = cond.to(param.device)
         denoiser = guided_denoiser(unet, cond, guidance_coarse, guidance_fine, edm)
         noise = image_noise(seed, idx, shape).to(param.device)
-        x = edm.heun_sample(denoiser, noise, steps)
+        with precision_scope(precision, param.device):
+            x = edm.heun_sample(denoiser, noise, steps)
         out.append(x.clamp(-1, 1).float().cpu())
     return torch.cat(out)
 
@@ -125,9 +131,14 @@ def generate(
 class DiffusionGenerator:
     """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
 
-    def __init__(self, unet: HMUNet, edm: EDM | None = None) -> None:
+    def __init__(self, unet: HMUNet, edm: EDM | None = None, precision: Precision = "fp32") -> None:
+        if precision == "bf16":
+            # bf16 convolutions pay on CPU only in NCHW: GroupNorm's bf16 NHWC kernel is ~20x
+            # slower (bench/bench_training_results.md); HMUNet is built NHWC.
+            unet = unet.to(memory_format=torch.contiguous_format)
         self.unet = unet.eval()
         self.edm = edm or EDM()
+        self.precision = precision
 
     def render(
         self,
@@ -149,4 +160,5 @@ class DiffusionGenerator:
             guidance_fine,
             batch_size,
             self.edm,
+            self.precision,
         )

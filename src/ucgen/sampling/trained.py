@@ -54,7 +54,14 @@ class TrainedModel:
         if generator == PIXEL_STAGE:
             unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
-            return cls(config, parts, DiffusionGenerator(unet), run, dev, shape)
+            return cls(
+                config,
+                parts,
+                DiffusionGenerator(unet, precision=config.sample.precision),
+                run,
+                dev,
+                shape,
+            )
         if generator not in parts.generators:
             known = ", ".join([PIXEL_STAGE, *sorted(parts.generators)])
             raise UcgenError(f"this run has no generator '{generator}': it has {known}")

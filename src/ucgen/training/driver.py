@@ -52,7 +52,9 @@ def train_run(
         on_divergence=config.train.on_divergence,
         rollback_lr_factor=config.train.rollback_lr_factor,
         max_rollbacks=config.train.max_rollbacks,
-        speed=SpeedSettings(config.train.channels_last, config.train.compile),
+        speed=SpeedSettings(
+            config.train.channels_last, config.train.compile, config.train.precision
+        ),
     )
     for stage in method.semantic_stages(config, data, run.checkpoints, device):
         train_stage(stage, data, run, settings, device)

@@ -26,7 +26,7 @@ from ucgen.io.runs import Run
 from ucgen.report.grid import save_grid
 from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
-from ucgen.training.speed import SpeedSettings, apply_speed
+from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 from ucgen.training.stage import TrainingStage
 
 
@@ -42,7 +42,7 @@ class LoopSettings:
     on_divergence: str = "stop"  # or "rollback": back to the last checkpoint, lower lr
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
-    speed: SpeedSettings = field(default_factory=SpeedSettings)  # layout, compile of networks
+    speed: SpeedSettings = field(default_factory=SpeedSettings)  # layout, compile, precision
 
 
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -96,7 +96,9 @@ def train_stage(
         index = dist.shard(index, stage.batch_size)
         x = images[index].to(device, non_blocking=True)
         y = None if labels is None else labels[index].to(device)
-        losses = dist.mean_over_ranks(stage.train_step(x, y, step))
+        with precision_scope(settings.speed.precision, device):
+            losses = stage.train_step(x, y, step)
+        losses = dist.mean_over_ranks(losses)
         step += 1
         problem = next(
             (
