@@ -3,9 +3,11 @@
 Builds the UNet of a preset's [diffusion] section at the preset's resolution (CoFi-sized
 condition: coarse = stage1.bits, fine = stage1.fine_dim) with random weights (speed does not
 depend on them) and times whole `generate` calls for each combination of execution mode
-(eager, nchw, torch.compile), guidance (off: one prediction per step; on: separate
+(eager, nchw, torch.compile, bf16), guidance (off: one prediction per step; on: separate
 coarse and fine scales, three predictions batched into one pass) and batch size. "eager" is
-the UNet as built (channels_last, see HMUNet); "nchw" the same weights in the default layout.
+the UNet as built (channels_last, see HMUNet); "nchw" the same weights in the default layout;
+"bf16" NCHW with the UNet evaluations under bfloat16 autocast (`sample.precision = "bf16"`,
+set up as `DiffusionGenerator` does; images differ from fp32 by bf16 rounding).
 
     PYTHONPATH=src python bench/bench_sampling.py                     # fmnist preset, 18 steps
     PYTHONPATH=src python bench/bench_sampling.py --threads 1 --modes eager --batch 64
@@ -27,7 +29,7 @@ import torch
 from ucgen.config import load_config
 from ucgen.methods.parts import Condition
 from ucgen.models.hm_unet import HMUNet
-from ucgen.sampling.pipeline import generate
+from ucgen.sampling.pipeline import DiffusionGenerator, generate
 from ucgen.training.diffusion_stage import unet_config
 
 RESOLUTION = {"fashion-mnist": 28, "digits": 8, "shapes": 16}
@@ -48,16 +50,21 @@ def build(preset: str, overrides: list[str], device: str) -> HMUNet:
 
 
 def prepare(unet: HMUNet, mode: str) -> HMUNet:
-    """The same weights as built (channels_last), in NCHW layout, or compiled by torch.compile."""
+    """The same weights as built (channels_last), in NCHW layout, compiled by torch.compile, or
+    in the layout `DiffusionGenerator` gives bf16 sampling."""
     if mode == "eager":
         return unet
+    if mode == "bf16":
+        return DiffusionGenerator(unet, precision="bf16").unet
     if mode == "nchw":
         return unet.to(memory_format=torch.contiguous_format)
     return torch.compile(unet)  # type: ignore[return-value]
 
 
-def timer(unet: HMUNet, batch: int, steps: int, guidance: bool) -> Callable[[int], float]:
-    """A function seed -> seconds of one `generate` call of `batch` images."""
+def timer(
+    unet: HMUNet, batch: int, steps: int, guidance: bool, precision: str = "fp32"
+) -> Callable[[int], float]:
+    """A function seed -> seconds of one `generate` call of `batch` images in `precision`."""
     cfg = unet.config
     g = torch.Generator().manual_seed(0)
     device = next(unet.parameters()).device
@@ -71,12 +78,25 @@ def timer(unet: HMUNet, batch: int, steps: int, guidance: bool) -> Callable[[int
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        generate(unet, cond, batch, seed, steps, *scales, batch_size=batch)
+        generate(
+            unet,
+            cond,
+            batch,
+            seed,
+            steps,
+            *scales,
+            batch_size=batch,
+            precision=precision,  # type: ignore[arg-type]
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
     return run
+
+
+def precision(mode: str) -> str:
+    return "bf16" if mode == "bf16" else "fp32"
 
 
 def main() -> None:
@@ -94,8 +114,8 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         nargs="+",
-        default=["eager", "nchw", "compile"],
-        choices=["eager", "nchw", "compile"],
+        default=["eager", "nchw", "compile", "bf16"],
+        choices=["eager", "nchw", "compile", "bf16"],
     )
     parser.add_argument("--guidance", nargs="+", default=["off", "on"], choices=["off", "on"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -122,7 +142,10 @@ def main() -> None:
     models = {mode: prepare(copy.deepcopy(base), mode) for mode in args.modes}
     for guidance in args.guidance:
         for batch in args.batch:
-            runs = {m: timer(u, batch, args.steps, guidance == "on") for m, u in models.items()}
+            runs = {
+                m: timer(u, batch, args.steps, guidance == "on", precision(m))
+                for m, u in models.items()
+            }
             first = {m: run(0) for m, run in runs.items()}  # warm-up (and compilation)
             # Modes take turns within each repeat, so a change in machine load hits all alike.
             best = dict.fromkeys(runs, float("inf"))

@@ -12,16 +12,21 @@ drawn at random, as the frozen encoder's output would be) from the preset's conf
 - compile:        torch.compile, mode "default"         } (default 1), so compare them with
 - compile-ro:     torch.compile, mode "reduce-overhead" } the threads=1 row
 - batch=2B:       twice the preset's batch size         }
-- defaults:       what `ucgen train` uses: the preset's train.{channels_last, compile, threads}
+- bf16 threads=N: bfloat16 autocast (`train.precision = "bf16"`), NCHW, on N threads (each of
+                  --threads); not speed only: results differ by bf16 rounding
+                  (bench/bf16_correctness.py checks it learns as fp32 does)
+- defaults:       what `ucgen train` uses: the preset's train.{channels_last, compile, threads,
+                  precision}
 
 Speed options are applied exactly as training applies them (`ucgen.training.speed`). Each
 variant is a separate stage object; variants take turns within each repeat (so a change in
 machine load hits all alike) and a figure is the median over repeats. "warm-up s" is the time of
 the first two steps (compilation for compiled variants). FLOPs of one step (forward + backward,
 matmuls and convolutions) are counted once with `torch.utils.flop_counter.FlopCounterMode` and
-divided by the step time, as a share of this machine's fp32 matmul peak (the best timed large
-`torch.mm` at the start and at the end, at the variant's thread count: on a loaded machine the
-peak is an underestimate, so a share can exceed 100%). Sampling figures come from bench_sampling.py.
+divided by the step time, as a share of this machine's matmul peak in the variant's precision
+(the best timed large fp32 or bf16 `torch.mm` at the start and at the end, at the variant's
+thread count: on a loaded machine the peak is an underestimate, so a share can exceed 100%).
+Sampling figures come from bench_sampling.py.
 
     PYTHONPATH=src python bench/bench_training.py
     PYTHONPATH=src python bench/bench_training.py --presets digits --stages diffusion --repeats 3
@@ -47,22 +52,25 @@ from ucgen.config import Config, load_config
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.parts import Condition
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
-from ucgen.training.speed import SpeedSettings, apply_speed
+from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 from ucgen.training.stage import TrainingStage
 
 DEFAULT_THREADS = torch.get_num_threads()  # torch's default here: one per core
-PEAK: dict[int, float] = {}  # fp32 matmul FLOP/s by thread count, measured in main()
+PEAK: dict[tuple[int, str], float] = {}  # matmul FLOP/s by (threads, precision), from main()
+CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of running a stage: layout, compile mode, threads (0: default), batch factor."""
+    """One way of running a stage: layout, compile mode, threads (0: default), batch factor,
+    precision."""
 
     name: str
     channels_last: bool = False
     compile: str = "off"
     threads: int = 0
     batch_factor: int = 1
+    precision: str = "fp32"
 
 
 def variants(
@@ -79,8 +87,18 @@ def variants(
         "compile": [replace(option, name="compile", compile="default")],
         "compile-ro": [replace(option, name="compile-ro", compile="reduce-overhead")],
         "batch": [replace(option, name="batch=2B", batch_factor=2)],
+        "bf16": [
+            replace(eager, name=f"bf16 threads={n}", threads=n, precision="bf16")
+            for n in thread_counts
+        ],
         "defaults": [
-            Variant("defaults", train.channels_last, train.compile, train.threads),
+            Variant(
+                "defaults",
+                train.channels_last,
+                train.compile,
+                train.threads,
+                precision=train.precision,
+            ),
         ],
     }
     return [v for name in names for v in known[name]]
@@ -110,11 +128,12 @@ def step_flops(stage: TrainingStage, images: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def matmul_peak(threads: int, n: int = 1024, repeats: int = 10) -> float:
-    """Best fp32 torch.mm FLOP/s of an n x n product on `threads` threads."""
+def matmul_peak(threads: int, precision: str, n: int = 1024, repeats: int = 10) -> float:
+    """Best torch.mm FLOP/s of an n x n product in `precision` on `threads` threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     best = float("inf")
     for _ in range(repeats):
@@ -126,10 +145,14 @@ def matmul_peak(threads: int, n: int = 1024, repeats: int = 10) -> float:
 
 
 class Runner:
-    """A stage, its batch and its thread count (0: the process default); times its steps."""
+    """A stage, its batch, thread count (0: the process default) and precision; times its
+    steps, each under `precision_scope` as the training loop runs them."""
 
-    def __init__(self, stage: TrainingStage, images: torch.Tensor, threads: int) -> None:
+    def __init__(
+        self, stage: TrainingStage, images: torch.Tensor, threads: int, precision: str
+    ) -> None:
         self.stage, self.images, self.threads = stage, images, threads
+        self.precision = precision
         self.step = 0
 
     def seconds(self, steps: int) -> float:
@@ -138,7 +161,8 @@ class Runner:
         torch.set_num_threads(self.threads or DEFAULT_THREADS)
         start = time.perf_counter()
         for _ in range(steps):
-            self.stage.train_step(self.images, None, self.step)
+            with precision_scope(self.precision, CPU):  # type: ignore[arg-type]
+                self.stage.train_step(self.images, None, self.step)
             self.step += 1
         seconds = time.perf_counter() - start
         torch.set_num_threads(before)
@@ -163,12 +187,13 @@ class Row:
     cells: list[str]  # every column but "% peak" (the next to last)
     threads: int
     flops_per_s: float | None = None  # None: not counted (sampling)
+    precision: str = "fp32"  # whose matmul peak the share is of
 
     def render(self) -> str:
         share = (
             ""
             if self.flops_per_s is None
-            else f"{100 * self.flops_per_s / PEAK[self.threads]:.1f}%"
+            else f"{100 * self.flops_per_s / PEAK[self.threads, self.precision]:.1f}%"
         )
         return "| " + " | ".join([*self.cells[:-1], share, self.cells[-1]]) + " |"
 
@@ -192,9 +217,9 @@ def bench_training(
             images = torch.rand(batch, 1, resolution, resolution, generator=g) * 2 - 1
             if batch not in flops:
                 flops[batch] = step_flops(stage, images)
-            speed = SpeedSettings(v.channels_last, v.compile)  # type: ignore[arg-type]
+            speed = SpeedSettings(v.channels_last, v.compile, v.precision)  # type: ignore[arg-type]
             apply_speed(stage.networks(), speed)
-            runs[v] = Runner(stage, images, v.threads)
+            runs[v] = Runner(stage, images, v.threads, v.precision)
 
         warm = {v: runs[v].seconds(2) for v in chosen}
         times: dict[Variant, list[float]] = {v: [] for v in chosen}
@@ -214,6 +239,7 @@ def bench_training(
                 str(threads),
                 "NHWC" if v.channels_last else "NCHW",
                 v.compile,
+                v.precision,
                 str(batch),
                 f"{batch / step_s:.0f}",
                 f"{base * batch / step_s:.2f}x",
@@ -221,7 +247,7 @@ def bench_training(
                 f"{achieved / 1e9:.2f}",
                 f"{warm[v]:.1f}",
             ]
-            rows.append(Row(cells, threads, achieved))
+            rows.append(Row(cells, threads, achieved, v.precision))
             print(rows[-1].render(), flush=True)
     return rows
 
@@ -230,19 +256,20 @@ def bench_sampling_rows(preset: str, overrides: list[str], args: argparse.Namesp
     """Markdown rows of 18-step Heun sampling images/s, modes taking turns (bench_sampling)."""
     base = bench_sampling.build(preset, overrides, "cpu")
     cfg = base.config
-    models = {
-        m: bench_sampling.prepare(copy.deepcopy(base), m) for m in ("nchw", "eager", "compile")
-    }
+    models = {m: bench_sampling.prepare(copy.deepcopy(base), m) for m in args.sample_modes}
     rows = []
     for threads in args.sample_threads:
         torch.set_num_threads(threads)
-        runs = {m: bench_sampling.timer(u, args.sample_batch, 18, False) for m, u in models.items()}
+        runs = {
+            m: bench_sampling.timer(u, args.sample_batch, 18, False, bench_sampling.precision(m))
+            for m, u in models.items()
+        }
         first = {m: run(0) for m, run in runs.items()}
         times: dict[str, list[float]] = {m: [] for m in runs}
         for i in range(args.repeats):
             for m, run in runs.items():
                 times[m].append(run(1 + i))
-        base_s = statistics.median(times["nchw"])
+        base_s = statistics.median(times[args.sample_modes[0]])
         for m in runs:
             s = statistics.median(times[m])
             cells = [
@@ -250,8 +277,9 @@ def bench_sampling_rows(preset: str, overrides: list[str], args: argparse.Namesp
                 f"{preset} {cfg.resolution}x{cfg.resolution}x1",
                 m,
                 str(threads),
-                "NCHW" if m == "nchw" else "NHWC",
+                "NHWC" if m in ("eager", "compile") else "NCHW",
                 "default" if m == "compile" else "off",
+                bench_sampling.precision(m),
                 str(args.sample_batch),
                 f"{args.sample_batch / s:.1f}",
                 f"{base_s / s:.2f}x",
@@ -266,7 +294,7 @@ def bench_sampling_rows(preset: str, overrides: list[str], args: argparse.Namesp
 
 
 def peaks() -> str:
-    return ", ".join(f"{n} thread(s) {p / 1e9:.1f} GFLOP/s" for n, p in PEAK.items())
+    return ", ".join(f"{n} thread(s) {d} {p / 1e9:.1f} GFLOP/s" for (n, d), p in PEAK.items())
 
 
 def main() -> None:
@@ -276,7 +304,16 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        default=["eager", "threads", "channels_last", "compile", "compile-ro", "batch", "defaults"],
+        default=[
+            "eager",
+            "threads",
+            "channels_last",
+            "compile",
+            "compile-ro",
+            "batch",
+            "bf16",
+            "defaults",
+        ],
     )
     parser.add_argument(
         "--threads", type=int, nargs="+", default=sorted({1, DEFAULT_THREADS}), help="threads"
@@ -292,33 +329,42 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs; the median is kept")
     parser.add_argument("--sample-batch", type=int, default=64)
     parser.add_argument("--no-sampling", action="store_true")
+    parser.add_argument(
+        "--sample-modes",
+        nargs="+",
+        default=["nchw", "eager", "compile", "bf16"],
+        choices=["nchw", "eager", "compile", "bf16"],
+        help="bench_sampling modes; the first is the baseline of 'vs eager'",
+    )
     args = parser.parse_args()
 
     counts = sorted({*args.threads, *args.sample_threads, args.option_threads, DEFAULT_THREADS})
     for n in counts:
-        PEAK[n] = matmul_peak(n)
+        for precision in ("fp32", "bf16"):
+            PEAK[n, precision] = matmul_peak(n, precision)
     print(
         f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"default threads {DEFAULT_THREADS}, load average at start "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    print("fp32 matmul peak (1024^3 torch.mm, best of 10) at start: " + peaks())
+    print("matmul peak (1024^3 torch.mm, best of 10) at start: " + peaks())
     print(f"steps per timed run {args.steps}, repeats {args.repeats} (median), random images\n")
     header = (
-        "| stage | size | variant | threads | layout | compile | batch | images/s | vs eager "
+        "| stage | size | variant | threads | layout | compile | precision | batch | images/s "
+        "| vs eager "
         "| MFLOP/image | GFLOP/s | % peak | warm-up s |"
     )
     rows: list[Row] = []
-    print(header + "\n" + "|---" * 13 + "|", flush=True)
+    print(header + "\n" + "|---" * 14 + "|", flush=True)
     for preset in args.presets:
         rows += bench_training(preset, args.overrides, args.stages, args.variants, args)
         if not args.no_sampling:
             rows += bench_sampling_rows(preset, args.overrides, args)
     print(f"\nload average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for n in counts:  # the machine may have been busier at the start
-        PEAK[n] = max(PEAK[n], matmul_peak(n))
-    print("fp32 matmul peak, best of start and end (the table's % peak): " + peaks() + "\n")
-    print(header + "\n" + "|---" * 13 + "|")
+    for n, precision in PEAK:  # the machine may have been busier at the start
+        PEAK[n, precision] = max(PEAK[n, precision], matmul_peak(n, precision))
+    print("matmul peak, best of start and end (the table's % peak): " + peaks() + "\n")
+    print(header + "\n" + "|---" * 14 + "|")
     print("\n".join(row.render() for row in rows))
 
 
