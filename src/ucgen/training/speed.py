@@ -22,7 +22,7 @@ The fourth trades float precision for speed (mixed precision):
   float32 either way (`EDM.denoise` casts F's output). Weights, gradients, optimiser state and
   EMA copies stay float32 (autocast casts weights per op, it never stores bf16 copies), so
   checkpoints are the same either way and no loss scaling is needed (bf16 has float32's
-  exponent range). On this CPU (AMD EPYC, avx512_bf16) bf16 matmuls run at ~4x the fp32 peak;
+  exponent range). On this CPU (AMD EPYC, avx512_bf16) bf16 matmuls run at 4-6x the fp32 peak;
   bf16 convolutions pay only in NCHW (GroupNorm on bf16 NHWC has a slow CPU kernel), so
   combine it with `channels_last=False`. Sampling has its own key (`sample.precision`,
   `ucgen.sampling.pipeline.generate`).
