@@ -66,7 +66,9 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
     assert torch.equal(losses.augment(x, 0, False, False, gen), x)
 
 
-@pytest.mark.parametrize(("key", "value"), [("w_bit", -1.0), ("aug_shift", 9), ("aug_zoom", 1.0), ("mi_sharpness", 0.0)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("w_bit", -1.0), ("aug_shift", 9), ("aug_zoom", 1.0), ("mi_sharpness", 0.0)]
+)
 def test_config_rejects_bad_values(key, value):
     with pytest.raises(ConfigError, match=f"stage1.{key}"):
         Stage1Config(**{key: value}).check()
