@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import time
 from pathlib import Path
@@ -28,32 +27,12 @@ from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
 
-FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX (MNIST-family) file, gzipped, as a numpy array."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def fmnist(split: str) -> ImageDataset:
-    """Fashion-MNIST from Debian's IDX files (the data loader may provide it later)."""
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(FMNIST_DIR / f"{prefix}-images-idx3-ubyte.gz")[..., None]
-    labels = read_idx(FMNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
-    return ImageDataset(images=images.copy(), labels=labels, name="fashion-mnist")
-
 
 def load(name: str, split: str) -> ImageDataset:
+    """digits at 16 px (the digits preset's size), anything else at its own size."""
     if name == "digits":
         return load_dataset("digits", split, resolution=16)
-    if name == "fmnist":
-        return fmnist(split)
-    return load_dataset(name, split)
+    return load_dataset("fashion-mnist" if name == "fmnist" else name, split)
 
 
 def purity(labels: np.ndarray, codes: np.ndarray) -> float:
