@@ -28,11 +28,12 @@ from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
 
 
-def load(name: str, split: str) -> ImageDataset:
-    """digits at 16 px (the digits preset's size), anything else at its own size."""
+def load(name: str, split: str, resolution: int | None) -> ImageDataset:
+    """A data set at `resolution` (None: 16 px for digits, the digits preset's size, and the
+    source's own size for the rest)."""
     if name == "digits":
-        return load_dataset("digits", split, resolution=16)
-    return load_dataset("fashion-mnist" if name == "fmnist" else name, split)
+        resolution = resolution or 16
+    return load_dataset("fashion-mnist" if name == "fmnist" else name, split, resolution=resolution)
 
 
 def purity(labels: np.ndarray, codes: np.ndarray) -> float:
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=4.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=10**9, help="step budget")
     ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--resolution", type=int, default=None, help="resize images to this")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
@@ -97,7 +99,8 @@ def main() -> None:
         key, value = item.split("=", 1)
         values[key] = json.loads(value) if fields[key].type != "str" else value
     config = Stage1Config(**values)
-    train, test = load(args.data, "train"), load(args.data, "test")
+    train = load(args.data, "train", args.resolution)
+    test = load(args.data, "test", args.resolution)
     stage = Stage1(config, train.channels, train.resolution)
     x_all = train.tensors()
     print(
