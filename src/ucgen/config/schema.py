@@ -64,13 +64,13 @@ class Stage1Config:
     w_complete: float = 0.1  # completeness: pixel L1 of G(E(x)) against x
     w_augment: float = 1.0  # bits of E(x) agree under augmentation (bench/stage1_results.md)
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
-    w_mutual: float = 0.0  # mutual information of the codes of x and its augmentation (IIC)
+    w_mutual: float = 4.0  # mutual information of the codes of x and its augmentation (IIC)
     mi_sharpness: float = 4.0  # p(bit = +1) = sigmoid(sharpness * z_c) in the mutual term
-    aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
+    aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
     aug_color: bool = False  # augmentation: random hue rotations (RGB images only)
-    aug_zoom: float = 0.0  # augmentation: random scaling by a factor in [1 - zoom, 1 + zoom]
-    aug_intensity: float = 0.0  # augmentation: random contrast and brightness of this size
+    aug_zoom: float = 0.1  # augmentation: random scaling by a factor in [1 - zoom, 1 + zoom]
+    aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
