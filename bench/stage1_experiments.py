@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import time
 from pathlib import Path
@@ -28,32 +27,13 @@ from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
 
-FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
-
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX (MNIST-family) file, gzipped, as a numpy array."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def fmnist(split: str) -> ImageDataset:
-    """Fashion-MNIST from Debian's IDX files (the data loader may provide it later)."""
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(FMNIST_DIR / f"{prefix}-images-idx3-ubyte.gz")[..., None]
-    labels = read_idx(FMNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
-    return ImageDataset(images=images.copy(), labels=labels, name="fashion-mnist")
-
-
-def load(name: str, split: str) -> ImageDataset:
+def load(name: str, split: str, resolution: int | None) -> ImageDataset:
+    """A data set at `resolution` (None: 16 px for digits, the digits preset's size, and the
+    source's own size for the rest)."""
     if name == "digits":
-        return load_dataset("digits", split, resolution=16)
-    if name == "fmnist":
-        return fmnist(split)
-    return load_dataset(name, split)
+        resolution = resolution or 16
+    return load_dataset("fashion-mnist" if name == "fmnist" else name, split, resolution=resolution)
 
 
 def purity(labels: np.ndarray, codes: np.ndarray) -> float:
@@ -104,6 +84,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=4.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=10**9, help="step budget")
     ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--resolution", type=int, default=None, help="resize images to this")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
@@ -118,7 +99,8 @@ def main() -> None:
         key, value = item.split("=", 1)
         values[key] = json.loads(value) if fields[key].type != "str" else value
     config = Stage1Config(**values)
-    train, test = load(args.data, "train"), load(args.data, "test")
+    train = load(args.data, "train", args.resolution)
+    test = load(args.data, "test", args.resolution)
     stage = Stage1(config, train.channels, train.resolution)
     x_all = train.tensors()
     print(

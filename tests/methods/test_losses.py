@@ -1,9 +1,12 @@
+import math
+
 import pytest
 import torch
 
 from ucgen.config.schema import Stage1Config
 from ucgen.errors import ConfigError
 from ucgen.methods.cofi import losses
+from ucgen.methods.cofi.bitcodes import bit_ids
 
 
 def test_balance_loss_is_small_for_independent_fair_bits_and_large_otherwise():
@@ -20,6 +23,39 @@ def test_bit_loss_prefers_matching_signs():
     assert losses.bit_loss(3 * bits, bits) < losses.bit_loss(-3 * bits, bits)
 
 
+def test_code_probs_are_a_distribution_peaked_at_the_sign_code():
+    z = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    p = losses.code_probs(z, sharpness=1.0)
+    assert p.shape == (64, 8)
+    assert torch.allclose(p.sum(dim=1), torch.ones(64), atol=1e-6)
+    sharp = losses.code_probs(z.sign() * 5, sharpness=4.0)
+    assert torch.equal(sharp.argmax(dim=1), bit_ids(z))
+    assert sharp.max(dim=1).values.min() > 0.99
+
+
+def test_mutual_information_rewards_agreeing_balanced_codes_only():
+    n = 8
+    balanced = torch.eye(n).repeat(16, 1)  # every code equally often, certain
+    assert losses.mutual_information_loss(balanced, balanced).item() == pytest.approx(
+        -math.log(n), abs=1e-4
+    )
+    one_code = torch.zeros(128, n)
+    one_code[:, 3] = 1
+    assert losses.mutual_information_loss(one_code, one_code).item() == pytest.approx(0, abs=1e-4)
+    shuffled = balanced[torch.randperm(len(balanced), generator=torch.Generator().manual_seed(0))]
+    assert losses.mutual_information_loss(balanced, shuffled) > -0.5 * math.log(n)
+
+
+def test_augment_zoom_and_intensity_change_images_within_range():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 1, 12, 12, generator=gen) * 2 - 1
+    out = losses.augment(x, 0, False, False, generator=gen, zoom=0.2, intensity=0.3)
+    assert out.shape == x.shape and out.abs().max() <= 1
+    assert (out - x).abs().mean() > 0.01
+    flat = torch.full((2, 1, 8, 8), 0.5)
+    assert torch.allclose(losses.augment(flat, 0, False, False, gen, zoom=0.3), flat)
+
+
 def test_augment_shapes_and_hue_rotation_keeps_grey():
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(5, 3, 8, 8, generator=gen) * 2 - 1
@@ -30,13 +66,16 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
     assert torch.equal(losses.augment(x, 0, False, False, gen), x)
 
 
-@pytest.mark.parametrize(("key", "value"), [("w_bit", -1.0), ("aug_shift", 9)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("w_bit", -1.0), ("aug_shift", 9), ("aug_zoom", 1.0), ("mi_sharpness", 0.0)]
+)
 def test_config_rejects_bad_values(key, value):
     with pytest.raises(ConfigError, match=f"stage1.{key}"):
         Stage1Config(**{key: value}).check()
 
 
 def test_config_needs_some_loss():
-    zero = dict.fromkeys(("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance"), 0.0)
+    weights = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance", "w_mutual")
+    zero = dict.fromkeys(weights, 0.0)
     with pytest.raises(ConfigError, match="at least one loss weight"):
         Stage1Config(**zero).check()

@@ -46,7 +46,14 @@ def test_tiny_stage1_codes_follow_shape():
     train, _ = grey_shapes(2000, 0)
     test, labels = grey_shapes(500, 1)
     config = Stage1Config(
-        bits=2, fine_dim=4, width=16, batch_size=32, lr=1e-3, coarse_pool=True, w_augment=0.0
+        bits=2,
+        fine_dim=4,
+        width=16,
+        batch_size=32,
+        lr=1e-3,
+        coarse_pool=True,
+        w_augment=0.0,
+        w_mutual=0.0,
     )
     stage = Stage1(config, channels=1, resolution=RES)
     assert code_nmi(stage, test, labels) < 0.1  # untrained: fails the bar

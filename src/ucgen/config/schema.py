@@ -65,13 +65,25 @@ class Stage1Config:
     w_complete: float = 0.1  # completeness: pixel L1 of G(E(x)) against x
     w_augment: float = 1.0  # bits of E(x) agree under augmentation (bench/stage1_results.md)
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
-    aug_shift: int = 1  # augmentation: random shifts of up to this many pixels
+    w_mutual: float = 4.0  # mutual information of the codes of x and its augmentation (IIC)
+    mi_sharpness: float = 4.0  # p(bit = +1) = sigmoid(sharpness * z_c) in the mutual term
+    aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
     aug_color: bool = False  # augmentation: random hue rotations (RGB images only)
+    aug_zoom: float = 0.1  # augmentation: random scaling by a factor in [1 - zoom, 1 + zoom]
+    aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
-        weights = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance")
+        weights = (
+            "w_adv",
+            "w_bit",
+            "w_fine",
+            "w_complete",
+            "w_augment",
+            "w_balance",
+            "w_mutual",
+        )
         for key in weights:
             value = getattr(self, key)
             _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
@@ -82,6 +94,19 @@ class Stage1Config:
         )
         _require(
             0 <= self.aug_shift <= 8, "stage1.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
+        )
+        _require(
+            0 <= self.aug_zoom < 1, "stage1.aug_zoom", f"must be in [0, 1), got {self.aug_zoom}"
+        )
+        _require(
+            0 <= self.aug_intensity <= 1,
+            "stage1.aug_intensity",
+            f"must be in [0, 1], got {self.aug_intensity}",
+        )
+        _require(
+            self.mi_sharpness > 0,
+            "stage1.mi_sharpness",
+            f"must be > 0, got {self.mi_sharpness}",
         )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(

@@ -7,6 +7,9 @@ Reciprocal terms make the inversion semantic and fast:
   consistency  E(G(z)) recovers z: logistic bit loss on z_c, squared error on z_f;
   completeness G(E(x)) stays close to x: pixel L1;
   augmentation bits of E(x) survive label-free augmentations (shifts, optional flips);
+  mutual       the code of E(x) and the code of an augmented E(x') share as much information
+               as possible (IIC, Ji et al. 2019, on the 2**K codes): agreement and balanced
+               use of all codes in one term;
   balance      bits of E(x) are independent fair coins over a batch (a cheap moment guard
                against constant or redundant bits while D is still weak).
 """
@@ -55,30 +58,70 @@ def balance_loss(z_c_hat: torch.Tensor) -> torch.Tensor:
     return t.mean(dim=0).pow(2).mean() + off.pow(2).sum() / max(1, k * (k - 1))
 
 
+def code_probs(z_c_hat: torch.Tensor, sharpness: float) -> torch.Tensor:
+    """(B, K) coarse latents -> (B, 2**K) probabilities of each bit-code id, the bits taken as
+    independent with p(bit i = +1) = sigmoid(sharpness * z_c_hat_i) (id layout of `bit_ids`).
+
+    The sharpness lets codes be nearly certain while |z_c_hat| stays on the prior's scale."""
+    k = z_c_hat.shape[1]
+    p_plus = torch.sigmoid(sharpness * z_c_hat.float())
+    ids = torch.arange(2**k, device=z_c_hat.device)
+    on = ((ids[:, None] >> torch.arange(k, device=z_c_hat.device)) & 1).bool()  # (2**K, K)
+    per_bit = torch.where(on[None], p_plus[:, None, :], 1 - p_plus[:, None, :])
+    return per_bit.prod(dim=2)
+
+
+def mutual_information_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Minus the mutual information of the codes of paired views, from their code
+    probabilities p, q (B, N): the symmetrised joint P = mean_b p_b q_b^T, then
+    -sum P log(P / (P_row P_col)). Minimal (-log N) when every code is used equally often
+    and both views always get the same code."""
+    joint = p.T @ q / len(p)
+    joint = ((joint + joint.T) / 2).clamp_min(1e-8)
+    row = joint.sum(dim=1, keepdim=True)
+    col = joint.sum(dim=0, keepdim=True)
+    return -(joint * (joint.log() - row.log() - col.log())).sum()
+
+
 def augment(
     x: torch.Tensor,
     shift: int,
     flip: bool,
     color: bool,
     generator: torch.Generator | None = None,
+    zoom: float = 0.0,
+    intensity: float = 0.0,
 ) -> torch.Tensor:
-    """Label-free augmentation of (B, C, H, W) in [-1, 1]: random integer shifts of up to
-    `shift` pixels (edge-replicated borders); if `flip`, random horizontal flips; if `color`
-    and C == 3, a random hue rotation (rotation of RGB about the grey axis by a uniform angle,
-    clipped to [-1, 1]). These say what a coarse kind must not depend on: where it is, which
-    way it faces, what colour it has."""
+    """Label-free augmentation of (B, C, H, W) in [-1, 1]: if `zoom`, a random scaling by a
+    factor in [1 - zoom, 1 + zoom] about the centre (bilinear, edge-replicated borders);
+    random integer shifts of up to `shift` pixels (edge-replicated); if `flip`, random
+    horizontal flips; if `color` and C == 3, a random hue rotation (rotation of RGB about the
+    grey axis by a uniform angle); if `intensity`, a random contrast factor in
+    [1 - intensity, 1 + intensity] and brightness offset in [-intensity, intensity] per image.
+    Results are clipped to [-1, 1]. These say what a coarse kind must not depend on: where it
+    is, how large, which way it faces, what colour or brightness it has."""
     b, c, h, w = x.shape
     out = x
+    if zoom > 0:
+        factor = 1 + zoom * (2 * torch.rand(b, generator=generator) - 1)
+        theta = torch.zeros(b, 2, 3)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1 / factor
+        grid = F.affine_grid(theta.to(x), [b, c, h, w], align_corners=False)
+        out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
     if shift > 0:
-        padded = F.pad(x, (shift, shift, shift, shift), mode="replicate")
+        padded = F.pad(out, (shift, shift, shift, shift), mode="replicate")
         dy, dx = torch.randint(0, 2 * shift + 1, (2, b), generator=generator).tolist()
         out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])
     if flip:
         mask = torch.rand(b, generator=generator) < 0.5
         out = torch.where(mask.to(x.device)[:, None, None, None], out.flip(3), out)
     if color and c == 3:
-        out = torch.einsum("bij,bjhw->bihw", _hue_rotations(b, generator).to(x), out).clamp(-1, 1)
-    return out
+        out = torch.einsum("bij,bjhw->bihw", _hue_rotations(b, generator).to(x), out)
+    if intensity > 0:
+        gain = 1 + intensity * (2 * torch.rand(b, 1, 1, 1, generator=generator) - 1)
+        offset = intensity * (2 * torch.rand(b, 1, 1, 1, generator=generator) - 1)
+        out = gain.to(x) * out + offset.to(x)
+    return out.clamp(-1, 1) if (color or intensity > 0) else out
 
 
 def _hue_rotations(n: int, generator: torch.Generator | None) -> torch.Tensor:

@@ -110,9 +110,24 @@ class Stage1:
             logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
         if cfg.w_complete > 0:
             terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
-        if cfg.w_augment > 0:
-            a_c, _ = self.E(losses.augment(x, cfg.aug_shift, cfg.aug_flip, cfg.aug_color))
+        if cfg.w_augment > 0 or cfg.w_mutual > 0:
+            x_aug = losses.augment(
+                x,
+                cfg.aug_shift,
+                cfg.aug_flip,
+                cfg.aug_color,
+                zoom=cfg.aug_zoom,
+                intensity=cfg.aug_intensity,
+            )
+            a_c, _ = self.E(x_aug)
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
+            terms["mutual"] = (
+                cfg.w_mutual,
+                losses.mutual_information_loss(
+                    losses.code_probs(e_c, cfg.mi_sharpness),
+                    losses.code_probs(a_c, cfg.mi_sharpness),
+                ),
+            )
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
         for key, (weight, value) in terms.items():
