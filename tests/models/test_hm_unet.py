@@ -81,48 +81,81 @@ def test_bad_config_names_the_key(changes: dict, key: str) -> None:
 
 def test_fine_prefix_grows_from_none_at_the_bottom_to_all_at_the_top() -> None:
     config = HMUNetConfig(resolution=8, channel_mult=(1, 2, 2, 2), coarse_dim=2, fine_dim=10)
+    # n_l = ceil(D * l / (L - 1)) for resolution level l counted from the bottom.
     assert [config.fine_prefix(level) for level in range(4)] == [0, 4, 7, 10]
     net = HMUNet(config)
-    # slots: 4 down levels + middle see no fine; up levels (bottom -> top) see the prefixes.
-    assert net.fine_mask.sum(dim=1).tolist() == [0, 0, 0, 0, 0, 0, 4, 7, 10]
+    # slots: down levels (high -> low res), middle, up levels (low -> high res); the down and
+    # up level of one resolution see the same prefix, the lowest level and the middle none.
+    assert config.slot_prefixes() == [10, 7, 4, 0, 0, 0, 4, 7, 10]
+    assert net.fine_mask.sum(dim=1).tolist() == [10, 7, 4, 0, 0, 0, 4, 7, 10]
+    assert net.fine_mask[1].tolist() == [1.0] * 7 + [0.0] * 3
     assert net.fine_mask[7].tolist() == [1.0] * 7 + [0.0] * 3
 
 
-def lowest_level_activations(net: HMUNet, *args: torch.Tensor | None) -> list[torch.Tensor]:
-    """Outputs of every module that works at the lowest resolution, via forward hooks."""
-    seen: list[torch.Tensor] = []
-    modules = [net.down[-1], net.mid1, net.mid2, net.up[0]]
-    hooks = [m.register_forward_hook(lambda _m, _i, out: seen.append(out)) for m in modules]
+def test_two_levels_give_fine_to_the_top_level_only() -> None:
+    """The digits preset's 2 levels: the rule degenerates to all-or-nothing per resolution."""
+    config = HMUNetConfig(resolution=8, channel_mult=(1, 2), coarse_dim=2, fine_dim=5)
+    assert config.slot_prefixes() == [5, 0, 0, 0, 5]
+
+
+def test_flat_schedule_gives_every_slot_all_fine() -> None:
+    config = dataclasses.replace(TINY, fine_schedule="flat")
+    assert config.slot_prefixes() == [TINY.fine_dim] * 7
+
+
+def lowest_level_embeddings(net: HMUNet, *args: torch.Tensor | None) -> list[torch.Tensor]:
+    """The condition embeddings of the slots at the lowest resolution: down level L-1, middle,
+    up level 0 (slots L-1, L, L+1)."""
+    c_noise, coarse, fine = args
+    n = net.config.levels
     with torch.no_grad():
-        out = net(*args)
-    for hook in hooks:
-        hook.remove()
-    return [*seen, out]
+        emb = net.embeddings(c_noise, coarse, fine, None, None)
+    return [emb[n - 1], emb[n], emb[n + 1]]
 
 
-def test_fine_condition_never_reaches_the_lowest_resolution() -> None:
+def test_fine_condition_never_modulates_the_lowest_resolution() -> None:
+    """The lowest-resolution blocks (down, middle, up) are modulated by time + coarse only:
+    their embeddings are exactly unchanged when fine is changed or dropped. (Their activations
+    are not: fine enters the higher-resolution down blocks and flows down into them.)"""
     net = randomized(TINY)
-    x, c_noise, coarse, fine = inputs(TINY)
-    *low, out = lowest_level_activations(net, x, c_noise, coarse, fine)
-    *low_fine, out_fine = lowest_level_activations(net, x, c_noise, coarse, -fine)
-    *low_drop, _ = lowest_level_activations(net, x, c_noise, coarse, None)
-    *low_coarse, out_coarse = lowest_level_activations(net, x, c_noise, -coarse, fine)
+    _, c_noise, coarse, fine = inputs(TINY)
+    low = lowest_level_embeddings(net, c_noise, coarse, fine)
+    low_fine = lowest_level_embeddings(net, c_noise, coarse, -fine)
+    low_drop = lowest_level_embeddings(net, c_noise, coarse, None)
+    low_coarse = lowest_level_embeddings(net, c_noise, -coarse, fine)
     for a, b, c in zip(low, low_fine, low_drop, strict=True):
         assert torch.equal(a, b) and torch.equal(a, c)
     assert all((a - b).abs().max() > 1e-3 for a, b in zip(low, low_coarse, strict=True))
-    # Fine is wired in above the lowest level: it does change the output.
+    with torch.no_grad():
+        emb = net.embeddings(c_noise, coarse, fine, None, None)
+        emb_fine = net.embeddings(c_noise, coarse, -fine, None, None)
+    changed = [bool((a - b).abs().max() > 1e-3) for a, b in zip(emb, emb_fine, strict=True)]
+    # TINY has 3 levels: down (high, mid, low res), middle, up (low, mid, high res).
+    assert changed == [True, True, False, False, False, True, True]
+
+
+def test_fine_reaches_the_down_path_and_the_output() -> None:
+    """Fine modulates the top down level, so it changes the skip it sends up and the output."""
+    net = randomized(TINY)
+    x, c_noise, coarse, fine = inputs(TINY)
+    seen: list[torch.Tensor] = []
+    hook = net.down[0].register_forward_hook(lambda _m, _i, out: seen.append(out))
+    with torch.no_grad():
+        out = net(x, c_noise, coarse, fine)
+        out_fine = net(x, c_noise, coarse, -fine)
+    hook.remove()
+    assert (seen[0] - seen[1]).abs().max() > 1e-3
     assert (out_fine - out).abs().max() > 1e-3
-    assert (out_coarse - out).abs().max() > 1e-3
 
 
 def test_flat_schedule_feeds_fine_everywhere() -> None:
-    """The ablation: the hook test above would fail for it, so that test has teeth."""
+    """The ablation: the middle slot sees fine too, so the embedding test above has teeth."""
     config = dataclasses.replace(TINY, fine_schedule="flat")
     net = randomized(config)
-    x, c_noise, coarse, fine = inputs(config)
-    low = lowest_level_activations(net, x, c_noise, coarse, fine)
-    low_fine = lowest_level_activations(net, x, c_noise, coarse, -fine)
-    assert (low[0] - low_fine[0]).abs().max() > 1e-3
+    _, c_noise, coarse, fine = inputs(config)
+    low = lowest_level_embeddings(net, c_noise, coarse, fine)
+    low_fine = lowest_level_embeddings(net, c_noise, coarse, -fine)
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(low, low_fine, strict=True))
 
 
 def test_keep_masks_drop_per_image_and_coarse_drop_takes_fine() -> None:
@@ -169,20 +202,19 @@ def test_load_with_mismatched_config_fails(tmp_path, key: str, value) -> None:
         load_unet(tmp_path)
 
 
-def test_middle_level_sees_only_its_prefix_of_fine() -> None:
-    net = randomized(TINY)  # D = 6 over 3 levels: the up levels see 0, 3 and 6 coefficients
-    x, c_noise, coarse, fine = inputs(TINY)
-    seen: list[torch.Tensor] = []
-    hook = net.up[1].register_forward_hook(lambda _m, _i, out: seen.append(out))
+def test_middle_resolution_sees_only_its_prefix_of_fine() -> None:
+    net = randomized(TINY)  # D = 6 over 3 levels: resolutions see 0, 3 and 6 coefficients
+    _, c_noise, coarse, fine = inputs(TINY)
     tail, head = fine.clone(), fine.clone()
     tail[:, 3:] += 1.0
     head[:, :3] += 1.0
     with torch.no_grad():
-        for f in (fine, tail, head):
-            net(x, c_noise, coarse, f)
-    hook.remove()
-    assert torch.equal(seen[0], seen[1])
-    assert (seen[0] - seen[2]).abs().max() > 1e-3
+        embs = [net.embeddings(c_noise, coarse, f, None, None) for f in (fine, tail, head)]
+    for slot in (1, 5):  # down and up level of the middle resolution
+        assert torch.equal(embs[0][slot], embs[1][slot])
+        assert (embs[0][slot] - embs[2][slot]).abs().max() > 1e-3
+    for slot in (0, 6):  # the top resolution sees all 6
+        assert (embs[0][slot] - embs[1][slot]).abs().max() > 1e-3
 
 
 def test_condition_of_the_wrong_size_is_refused() -> None:

@@ -4,16 +4,22 @@ This is the raw network F of EDM (`ucgen.sampling.edm`): it sees c_in * x and c_
 nothing about noise schedules. Every residual block is modulated (AdaGN: GroupNorm, then
 `(1 + scale) * h + shift`) by the time embedding plus a *level-specific* condition embedding:
 
-- the encoder (down) path, the middle and the lowest decoder level see time + coarse only;
-- decoder level l (counted from the bottom, l = 0 .. L-1) sees coarse + the first
-  n_l = ceil(D * l / (L - 1)) fine coefficients, so the highest-resolution level sees all D.
+- levels are counted by resolution from the bottom, l = 0 .. L-1 (l = L-1 is the input
+  resolution); the down and up level of resolution l both see coarse + the first
+  n_l = ceil(D * l / (L - 1)) fine coefficients (`HMUNetConfig.fine_prefix`), so the
+  lowest-resolution level (down and up) sees coarse only and the highest sees all D;
+- the middle blocks (lowest resolution) see coarse only.
 
-Why the encoder path is fine-free: anything fed to a high-resolution encoder block flows down
-into the low-resolution features. Keeping fine out of the encoder makes everything computed at
-the lowest resolution a function of (x, sigma, coarse) alone, exactly, so coarse semantics fix
-the global layout and fine attributes are injected progressively on the way up (DESIGN.md,
-"Stage 2: HM-UNet"). The fine basis is ordered by variance, so a prefix holds its strongest
-directions. `fine_schedule = "flat"` is the ablation: every block sees coarse + all D.
+This is DESIGN.md's rule ("Stage 2: HM-UNet") read literally: the lowest-resolution levels see
+only the bit-code, each higher-resolution level the bit-code plus a longer prefix of the fine
+basis, which is ordered by variance, so a prefix holds its strongest directions. What it does
+*not* give: the fine condition fed to a high-resolution down block flows on into the
+lower-resolution features, so the lowest-resolution activations do depend on fine (through the
+input they receive); only the modulation of the lowest level and the middle is fine-free. (An
+earlier rule kept the whole down path fine-free, which made the lowest-resolution activations
+exactly fine-independent; trained on digits, its UNet nearly ignored the fine vector, see
+bench/results/hm_unet_fine_schedule.md.) `fine_schedule = "flat"` is the ablation: every
+block, the middle included, sees coarse + all D.
 
 Prefixes are masks over one (D,)-vector, so the network is one set of batched projections.
 A dropped condition is replaced by a learned per-level "null" embedding. Dropping coarse drops
@@ -106,10 +112,22 @@ class HMUNetConfig:
         return len(self.channel_mult)
 
     def fine_prefix(self, level: int) -> int:
-        """n_l: how many fine coefficients decoder level `level` (0 = lowest res) sees."""
+        """n_l: how many fine coefficients the down and the up level of resolution `level` see.
+
+        `level` counts resolutions from the bottom: 0 = lowest (coarse only), L-1 = the input
+        resolution (all D). "flat": every level sees all D.
+        """
         if self.fine_schedule == "flat":
             return self.fine_dim
         return math.ceil(self.fine_dim * level / (self.levels - 1)) if self.levels > 1 else 0
+
+    def slot_prefixes(self) -> list[int]:
+        """Fine prefix of every condition slot, in forward order: down levels (high -> low
+        resolution), middle, up levels (low -> high); length 2L + 1."""
+        n = self.levels
+        middle = self.fine_dim if self.fine_schedule == "flat" else 0
+        down = [self.fine_prefix(n - 1 - i) for i in range(n)]
+        return down + [middle] + [self.fine_prefix(j) for j in range(n)]
 
 
 def _groups(channels: int) -> int:
@@ -206,11 +224,10 @@ class HMUNet(nn.Module):
         # Slot order follows the forward pass; `fine_mask[g]` is the prefix slot g sees.
         n_levels = c.levels
         self.slots = 2 * n_levels + 1
-        prefix = [c.fine_dim if c.fine_schedule == "flat" else 0] * (n_levels + 1)
-        prefix += [c.fine_prefix(j) for j in range(n_levels)]
+        prefix = torch.tensor(c.slot_prefixes())
         self.register_buffer(
             "fine_mask",
-            (torch.arange(c.fine_dim)[None, :] < torch.tensor(prefix)[:, None]).float(),
+            (torch.arange(c.fine_dim)[None, :] < prefix[:, None]).float(),
             persistent=False,
         )
         if c.coarse_dim:
