@@ -28,9 +28,11 @@ def test_code_probs_are_a_distribution_peaked_at_the_sign_code():
     p = losses.code_probs(z, sharpness=1.0)
     assert p.shape == (64, 8)
     assert torch.allclose(p.sum(dim=1), torch.ones(64), atol=1e-6)
-    sharp = losses.code_probs(z.sign() * 5, sharpness=4.0)
+    sharp = losses.code_probs(z.sign() * 5, sharpness=8.0)
     assert torch.equal(sharp.argmax(dim=1), bit_ids(z))
     assert sharp.max(dim=1).values.min() > 0.99
+    # Blind to the scale of the latents: only which side of each boundary an image is on counts.
+    assert torch.allclose(losses.code_probs(z * 100, 1.0), p, atol=1e-6)
 
 
 def test_mutual_information_rewards_agreeing_balanced_codes_only():
