@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from ucgen.config.schema import Stage1Config
 from ucgen.data import ImageDataset, load_dataset
+from ucgen.evaluation import semantic
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
@@ -34,25 +33,6 @@ def load(name: str, split: str, resolution: int | None) -> ImageDataset:
     if name == "digits":
         resolution = resolution or 16
     return load_dataset("fashion-mnist" if name == "fmnist" else name, split, resolution=resolution)
-
-
-def purity(labels: np.ndarray, codes: np.ndarray) -> float:
-    """Share of images whose label is the majority label of their code."""
-    total = 0
-    for c in np.unique(codes):
-        total += np.bincount(labels[codes == c]).max()
-    return total / len(labels)
-
-
-def hungarian_accuracy(labels: np.ndarray, codes: np.ndarray) -> float:
-    """Best one-to-one code -> label matching (codes left over count as wrong)."""
-    cs, ls = np.unique(codes), np.unique(labels)
-    table = np.zeros((len(cs), len(ls)))
-    for i, c in enumerate(cs):
-        for j, lab in enumerate(ls):
-            table[i, j] = np.sum((codes == c) & (labels == lab))
-    rows, cols = linear_sum_assignment(-table)
-    return table[rows, cols].sum() / len(labels)
 
 
 @torch.no_grad()
@@ -68,10 +48,10 @@ def evaluate(stage: Stage1, test: ImageDataset, n_gen: int = 2000) -> dict[str, 
     k = stage.config.bits
     r_c, _ = stage.E_ema(stage.G_ema(z[:, :k], z[:, k:]))
     return {
-        "nmi": round(normalized_mutual_info_score(labels, codes), 4),
-        "ari": round(adjusted_rand_score(labels, codes), 4),
-        "purity": round(purity(labels, codes), 4),
-        "acc": round(hungarian_accuracy(labels, codes), 4),
+        "nmi": round(semantic.nmi(codes, labels), 4),
+        "ari": round(semantic.ari(codes, labels), 4),
+        "purity": round(semantic.purity(codes, labels), 4),
+        "acc": round(semantic.hungarian_accuracy(codes, labels), 4),
         "max_share": round(float(np.bincount(codes).max() / len(codes)), 4),
         "codes_used": len(np.unique(codes)),
         "bit_recovery": round((signs(r_c) == signs(z[:, :k])).float().mean().item(), 4),

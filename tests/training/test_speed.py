@@ -92,13 +92,19 @@ def test_compiled_training_matches_eager_and_resumes_bit_exactly(tmp_path, data)
     for key, value in straight.net.state_dict().items():
         assert torch.equal(plain.net.state_dict()[key], value)
 
-    halves = Run.create("halves", load_config("tiny"), tmp_path)
-    train_stage(ToyStage(data.shape, total_steps=3), data, halves, _settings(COMPILED), CPU)
-    torch.manual_seed(999)  # a fresh process would have another RNG state
-    resumed = ToyStage(data.shape, total_steps=6)
-    assert train_stage(resumed, data, halves, _settings(COMPILED), CPU) == 6
+    resumed = _trained_in_two_halves(data, tmp_path, COMPILED)
     for key, value in straight.net.state_dict().items():
         assert torch.equal(resumed.net.state_dict()[key], value), key
+
+
+def _trained_in_two_halves(data, tmp_path, speed: SpeedSettings) -> ToyStage:
+    """A 6-step ToyStage trained 3 steps, then resumed from its checkpoint in a fresh stage."""
+    halves = Run.create("halves", load_config("tiny"), tmp_path)
+    train_stage(ToyStage(data.shape, total_steps=3), data, halves, _settings(speed), CPU)
+    torch.manual_seed(999)  # a fresh process would have another RNG state
+    resumed = ToyStage(data.shape, total_steps=6)
+    assert train_stage(resumed, data, halves, _settings(speed), CPU) == 6
+    return resumed
 
 
 def test_speed_options_keep_the_parameter_objects():
@@ -148,11 +154,7 @@ def test_bf16_training_resumes_bit_exactly(tmp_path, data):
     train_stage(
         straight, data, Run.create("straight", load_config("tiny"), tmp_path), _settings(BF16), CPU
     )
-    halves = Run.create("halves", load_config("tiny"), tmp_path)
-    train_stage(ToyStage(data.shape, total_steps=3), data, halves, _settings(BF16), CPU)
-    torch.manual_seed(999)  # a fresh process would have another RNG state
-    resumed = ToyStage(data.shape, total_steps=6)
-    assert train_stage(resumed, data, halves, _settings(BF16), CPU) == 6
+    resumed = _trained_in_two_halves(data, tmp_path, BF16)
     for key, value in straight.net.state_dict().items():
         assert torch.equal(resumed.net.state_dict()[key], value), key
 
