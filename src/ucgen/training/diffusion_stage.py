@@ -82,7 +82,7 @@ class DiffusionStage:
         self.edm = EDM()
         self.model = HMUNet(unet).to(device)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
         self.step = 0
 
     def _drop_masks(self, b: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

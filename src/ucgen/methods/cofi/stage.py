@@ -62,9 +62,9 @@ class Stage1:
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         self.E_ema = copy.deepcopy(self.E).requires_grad_(False).eval()
         self.opt_ge = torch.optim.Adam(
-            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS
+            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS, fused=True
         )
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS, fused=True)
 
     def _prior(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.randn(n, self.net_config.latent_dim, device=self.device)
@@ -73,53 +73,69 @@ class Stage1:
     def train_step(
         self, images: torch.Tensor, labels: torch.Tensor | None, step: int
     ) -> dict[str, float]:
-        """One D update and one G+E update on images (B, C, H, W) in [-1, 1]; labels ignored."""
+        """One D update and one G+E update on images (B, C, H, W) in [-1, 1]; labels ignored.
+
+        G(z) and E(x) are computed once, with gradients, and serve both updates (the D update
+        sees them detached; G and E do not change between the two, so this equals recomputing
+        them). The encoder reads x, its augmentation and G(z) in one batched call, and D reads
+        the real and generated pairs in one: every network is per-sample (GroupNorm, no batch
+        statistics), so batching changes nothing but speed.
+        """
         cfg = self.config
         x = images.to(self.device)
-        z_c, z_f = self._prior(len(x))
+        n = len(x)
+        z_c, z_f = self._prior(n)
+        fake = self.G(z_c, z_f)
+        reciprocal = cfg.w_bit > 0 or cfg.w_fine > 0
+        augmented = cfg.w_augment > 0 or cfg.w_mutual > 0
+        encoder_in = [x]
+        if augmented:
+            encoder_in.append(
+                losses.augment(
+                    x,
+                    cfg.aug_shift,
+                    cfg.aug_flip,
+                    cfg.aug_color,
+                    zoom=cfg.aug_zoom,
+                    intensity=cfg.aug_intensity,
+                )
+            )
+        if reciprocal:
+            encoder_in.append(fake)
+        coarse, fine = self.E(torch.cat(encoder_in))
+        e_c, e_f = coarse[:n], fine[:n]
         logs: dict[str, float] = {}
 
+        pair_c, pair_f = torch.cat([e_c, z_c]), torch.cat([e_f, z_f])
         if cfg.w_adv > 0:
-            with torch.no_grad():
-                e_c, e_f = self.E(x)
-                fake = self.G(z_c, z_f)
-            loss_d = losses.d_hinge(self.D(x, e_c, e_f), self.D(fake, z_c, z_f))
+            real, gen = self.D(
+                torch.cat([x, fake.detach()]), pair_c.detach(), pair_f.detach()
+            ).chunk(2)
+            loss_d = losses.d_hinge(real, gen)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             dist.sync_gradients(self.D.parameters())
             self.opt_d.step()
             logs["d"] = loss_d.item()
 
-        e_c, e_f = self.E(x)
         codes = bit_ids(e_c)
         logs["collapse"] = float(bool((codes == codes[0]).all())) if step >= COLLAPSE_AFTER else 0.0
-        fake = self.G(z_c, z_f)
         total = torch.zeros((), device=self.device)
         terms: dict[str, tuple[float, torch.Tensor]] = {}
         if cfg.w_adv > 0:
             self.D.requires_grad_(False)
-            terms["adv"] = (
-                cfg.w_adv,
-                losses.ge_adversarial(self.D(x, e_c, e_f), self.D(fake, z_c, z_f)),
-            )
+            real, gen = self.D(torch.cat([x, fake]), pair_c, pair_f).chunk(2)
+            terms["adv"] = (cfg.w_adv, losses.ge_adversarial(real, gen))
             self.D.requires_grad_(True)
-        if cfg.w_bit > 0 or cfg.w_fine > 0:
-            r_c, r_f = self.E(fake)
+        if reciprocal:
+            r_c, r_f = coarse[-n:], fine[-n:]
             terms["bit"] = (cfg.w_bit, losses.bit_loss(r_c, signs(z_c)))
             terms["fine"] = (cfg.w_fine, losses.fine_loss(r_f, z_f))
             logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
         if cfg.w_complete > 0:
             terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
-        if cfg.w_augment > 0 or cfg.w_mutual > 0:
-            x_aug = losses.augment(
-                x,
-                cfg.aug_shift,
-                cfg.aug_flip,
-                cfg.aug_color,
-                zoom=cfg.aug_zoom,
-                intensity=cfg.aug_intensity,
-            )
-            a_c, _ = self.E(x_aug)
+        if augmented:
+            a_c = coarse[n : 2 * n]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
             terms["mutual"] = (
                 cfg.w_mutual,
