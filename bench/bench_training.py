@@ -52,7 +52,7 @@ from ucgen.config import Config, load_config
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.parts import Condition
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
-from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
+from ucgen.training.speed import SpeedSettings, apply_speed, auto_threads, precision_scope
 from ucgen.training.stage import TrainingStage
 
 DEFAULT_THREADS = torch.get_num_threads()  # torch's default here: one per core
@@ -96,7 +96,7 @@ def variants(
                 "defaults",
                 train.channels_last,
                 train.compile,
-                train.threads,
+                auto_threads() if train.threads == "auto" else train.threads,
                 precision=train.precision,
             ),
         ],
@@ -117,6 +117,18 @@ def build_stage(kind: str, config: Config, resolution: int, batch: int) -> Train
 
     unet = unet_config(config.diffusion, 1, resolution, bits, fine)
     return DiffusionStage(replace(config.diffusion, batch_size=batch), unet, condition)
+
+
+def layout(networks: list[torch.nn.Module]) -> str:
+    """NHWC, NCHW or mixed: the memory format of the networks' 4-d weights after apply_speed."""
+    weights = [  # those whose two layouts differ in memory
+        p
+        for net in networks
+        for p in net.parameters()
+        if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] * p.shape[3] > 1
+    ]
+    nhwc = [p.is_contiguous(memory_format=torch.channels_last) for p in weights]
+    return "NHWC" if all(nhwc) else "NCHW" if not any(nhwc) else "mixed"
 
 
 def step_flops(stage: TrainingStage, images: torch.Tensor) -> int:
@@ -210,6 +222,7 @@ def bench_training(
         chosen = variants(config, names, args.threads, args.option_threads)
         runs: dict[Variant, Runner] = {}
         flops: dict[int, int] = {}
+        layouts: dict[Variant, str] = {}
         for v in chosen:
             batch = base_batch * v.batch_factor
             stage = build_stage(kind, config, resolution, batch)
@@ -220,6 +233,7 @@ def bench_training(
             speed = SpeedSettings(v.channels_last, v.compile, v.precision)  # type: ignore[arg-type]
             apply_speed(stage.networks(), speed)
             runs[v] = Runner(stage, images, v.threads, v.precision)
+            layouts[v] = layout(stage.networks())
 
         warm = {v: runs[v].seconds(2) for v in chosen}
         times: dict[Variant, list[float]] = {v: [] for v in chosen}
@@ -237,7 +251,7 @@ def bench_training(
                 f"{preset} {resolution}x{resolution}x1",
                 v.name,
                 str(threads),
-                "NHWC" if v.channels_last else "NCHW",
+                layouts[v],
                 v.compile,
                 v.precision,
                 str(batch),

@@ -42,6 +42,7 @@ def test_overrides_are_typed():
         ("train.method=gan", "train.method: must be one of"),
         ("train.compile=fast", "train.compile: must be one of"),
         ("train.threads=-1", "train.threads: must be >= 0"),
+        ("train.threads=many", "train.threads: must be an integer, got 'many', or must be one"),
         ("stage1bits", "section.key=value"),
     ],
 )
@@ -49,6 +50,11 @@ def test_bad_overrides_name_the_key(override, needle):
     with pytest.raises(ConfigError, match=None) as err:
         load_config("tiny", overrides=[override])
     assert needle in str(err.value)
+
+
+def test_threads_take_a_count_or_auto():
+    assert load_config("tiny", overrides=["train.threads=auto"]).train.threads == "auto"
+    assert load_config("tiny", overrides=["train.threads=2"]).train.threads == 2
 
 
 def test_unknown_preset_lists_known():

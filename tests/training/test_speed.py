@@ -3,6 +3,9 @@
 bf16 mixed precision changes results by rounding only: it still learns, keeps float32 state and
 resumes bit-exactly."""
 
+import multiprocessing
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +16,7 @@ from ucgen.data import ImageDataset
 from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods.cofi.stage import Stage1
+from ucgen.training import speed
 from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
@@ -163,3 +167,40 @@ def test_bf16_training_resumes_bit_exactly(tmp_path, data):
 def test_precision_must_be_fp32_or_bf16(key):
     with pytest.raises(ConfigError, match=rf"{key}: .*fp32.*bf16.*'fp16'"):
         load_config("tiny", overrides=[f"{key}=fp16"])
+
+
+def test_bf16_channels_last_keeps_group_norm_networks_nchw():
+    plain = torch.nn.Conv2d(4, 4, 3)
+    normed = torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3), torch.nn.GroupNorm(2, 4))
+    apply_speed([plain, normed], SpeedSettings(channels_last=True, precision="bf16"))
+    assert plain.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not normed[0].weight.is_contiguous(memory_format=torch.channels_last)
+    fp32 = torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3), torch.nn.GroupNorm(2, 4))
+    apply_speed([fp32], SpeedSettings(channels_last=True))
+    assert fp32[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize(
+    ("busy", "ranks", "expected"), [(0.1, 1, 4), (1.2, 1, 3), (0.0, 2, 2), (7.0, 1, 1)]
+)
+def test_auto_threads_takes_the_idle_cores_per_rank(monkeypatch, busy, ranks, expected):
+    monkeypatch.setattr(speed.os, "sched_getaffinity", lambda pid: set(range(4)), raising=False)
+    monkeypatch.setattr(speed, "busy_cores", lambda: busy)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(ranks))
+    assert speed.auto_threads() == expected
+
+
+def test_busy_cores_sees_a_spinning_process():
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin)
+    spinner.start()
+    try:
+        time.sleep(0.5)
+        busy = speed.busy_cores()
+    finally:
+        spinner.kill()
+    assert busy >= 0.5
+
+
+def _spin() -> None:
+    while True:
+        pass

@@ -111,8 +111,13 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             or (isinstance(value, _OverrideText) and value.lower() in ("none", "null"))
         ):
             return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], key)
+        errors = []
+        for inner in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, inner, key)
+            except ConfigError as error:
+                errors.append(str(error).removeprefix(f"{key}: "))
+        raise ConfigError(f"{key}: " + ", or ".join(errors))
     if origin is typing.Literal:
         if value not in args:
             raise ConfigError(f"{key}: must be one of {', '.join(map(str, args))}; got {value!r}")

@@ -234,10 +234,11 @@ class TrainConfig:
     max_rollbacks: int = 3
     # Speed only, results equal up to float rounding (ucgen.training.speed; defaults measured
     # with bench/bench_training.py): NHWC layout of the trained networks, torch.compile mode of
-    # their forward ("off": eager), torch CPU threads (0: torch's default, one per core).
+    # their forward ("off": eager), torch CPU threads (0: torch's default, one per core;
+    # "auto": the cores other work leaves idle at start, see ucgen.training.speed.auto_threads).
     channels_last: bool = False
     compile: CompileMode = "off"
-    threads: int = 0
+    threads: int | Literal["auto"] = 0
     # Mixed precision of the trained networks' forward passes: "bf16" runs them under bfloat16
     # autocast, weights, optimiser state, EMA and losses stay float32 (ucgen.training.speed).
     # Not speed only: results differ from fp32 by bf16 rounding.
@@ -277,7 +278,11 @@ class TrainConfig:
             "train.compile",
             f"must be off, default, reduce-overhead or max-autotune; got {self.compile!r}",
         )
-        _require(self.threads >= 0, "train.threads", f"must be >= 0, got {self.threads}")
+        _require(
+            self.threads == "auto" or self.threads >= 0,
+            "train.threads",
+            f"must be >= 0 or auto, got {self.threads}",
+        )
         _check_precision(self.precision, "train.precision")
 
 
