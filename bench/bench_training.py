@@ -16,7 +16,7 @@ drawn at random, as the frozen encoder's output would be) from the preset's conf
                   --threads); not speed only: results differ by bf16 rounding
                   (bench/bf16_correctness.py checks it learns as fp32 does)
 - defaults:       what `ucgen train` uses: the preset's train.{channels_last, compile, threads,
-                  precision}
+                  precision}, threads "auto" resolved once when the benchmark starts
 
 Speed options are applied exactly as training applies them (`ucgen.training.speed`). Each
 variant is a separate stage object; variants take turns within each repeat (so a change in
