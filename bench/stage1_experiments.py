@@ -25,6 +25,7 @@ from ucgen.evaluation import semantic
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
+from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 
 
 def load(name: str, split: str, resolution: int | None) -> ImageDataset:
@@ -67,12 +68,16 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=None, help="resize images to this")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--precision", choices=["fp32", "bf16"], default="bf16", help="as train.precision"
+    )
     ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
     ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
     fields = {f.name: f for f in dataclasses.fields(Stage1Config)}
     values = {}
     for item in args.set:
@@ -82,12 +87,15 @@ def main() -> None:
     train = load(args.data, "train", args.resolution)
     test = load(args.data, "test", args.resolution)
     stage = Stage1(config, train.channels, train.resolution)
+    apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     x_all = train.tensors()
     print(
         json.dumps(
             {
                 "config": dataclasses.asdict(config),
                 "data": args.data,
+                "seed": args.seed,
+                "precision": args.precision,
                 "train": len(train),
                 "test": len(test),
             }
@@ -98,7 +106,8 @@ def main() -> None:
     start, step = time.time(), 0
     while step < args.steps and time.time() - start < 60 * args.minutes:
         batch = x_all[rng.integers(0, len(x_all), config.batch_size)]
-        logs = stage.train_step(batch, None, step)
+        with precision_scope(args.precision, torch.device("cpu")):
+            logs = stage.train_step(batch, None, step)
         step += 1
         if step % args.eval_every == 0:
             row = {
