@@ -58,6 +58,17 @@ def test_augment_zoom_and_intensity_change_images_within_range():
     assert torch.allclose(losses.augment(flat, 0, False, False, gen, zoom=0.3), flat)
 
 
+def test_augment_rotation_turns_a_bar_and_keeps_a_disc():
+    grid = torch.linspace(-1, 1, 16)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    disc = torch.where(xx**2 + yy**2 < 0.4, 1.0, -1.0).expand(8, 1, 16, 16)
+    bar = torch.where(yy.abs() < 0.2, 1.0, -1.0).expand(8, 1, 16, 16)
+    gen = torch.Generator().manual_seed(0)
+    assert (losses.augment(disc, 0, False, False, gen, rotate=180) - disc).abs().mean() < 0.12
+    turned = losses.augment(bar, 0, False, False, gen, rotate=180)
+    assert (turned - bar).abs().mean() > 0.3
+
+
 def test_augment_shapes_and_hue_rotation_keeps_grey():
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(5, 3, 8, 8, generator=gen) * 2 - 1
@@ -69,7 +80,14 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("w_bit", -1.0), ("aug_shift", 9), ("aug_zoom", 1.0), ("mi_sharpness", 0.0)]
+    ("key", "value"),
+    [
+        ("w_bit", -1.0),
+        ("aug_shift", 9),
+        ("aug_zoom", 1.0),
+        ("mi_sharpness", 0.0),
+        ("aug_rotate", 200.0),
+    ],
 )
 def test_config_rejects_bad_values(key, value):
     with pytest.raises(ConfigError, match=f"stage1.{key}"):

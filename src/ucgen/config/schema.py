@@ -72,6 +72,7 @@ class Stage1Config:
     aug_color: bool = False  # augmentation: random hue rotations (RGB images only)
     aug_zoom: float = 0.1  # augmentation: random scaling by a factor in [1 - zoom, 1 + zoom]
     aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
+    aug_rotate: float = 0.0  # augmentation: random rotation by up to this many degrees
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
 
     def check(self) -> None:
@@ -97,6 +98,11 @@ class Stage1Config:
         )
         _require(
             0 <= self.aug_zoom < 1, "stage1.aug_zoom", f"must be in [0, 1), got {self.aug_zoom}"
+        )
+        _require(
+            0 <= self.aug_rotate <= 180,
+            "stage1.aug_rotate",
+            f"must be in [0, 180] degrees, got {self.aug_rotate}",
         )
         _require(
             0 <= self.aug_intensity <= 1,

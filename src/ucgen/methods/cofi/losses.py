@@ -98,21 +98,27 @@ def augment(
     generator: torch.Generator | None = None,
     zoom: float = 0.0,
     intensity: float = 0.0,
+    rotate: float = 0.0,
 ) -> torch.Tensor:
-    """Label-free augmentation of (B, C, H, W) in [-1, 1]: if `zoom`, a random scaling by a
-    factor in [1 - zoom, 1 + zoom] about the centre (bilinear, edge-replicated borders);
+    """Label-free augmentation of (B, C, H, W) in [-1, 1]: if `zoom` or `rotate`, a random
+    scaling by a factor in [1 - zoom, 1 + zoom] and rotation by an angle in [-rotate, rotate]
+    degrees about the centre (bilinear, edge-replicated borders);
     random integer shifts of up to `shift` pixels (edge-replicated); if `flip`, random
     horizontal flips; if `color` and C == 3, a random hue rotation (rotation of RGB about the
     grey axis by a uniform angle); if `intensity`, a random contrast factor in
     [1 - intensity, 1 + intensity] and brightness offset in [-intensity, intensity] per image.
     Results are clipped to [-1, 1]. These say what a coarse kind must not depend on: where it
-    is, how large, which way it faces, what colour or brightness it has."""
+    is, how large, how it is turned, which way it faces, what colour or brightness it has."""
     b, c, h, w = x.shape
     out = x
-    if zoom > 0:
+    if zoom > 0 or rotate > 0:
         factor = 1 + zoom * (2 * torch.rand(b, generator=generator) - 1)
+        angle = torch.zeros(b)
+        if rotate > 0:
+            angle = math.radians(rotate) * (2 * torch.rand(b, generator=generator) - 1)
+        cos, sin = angle.cos() / factor, angle.sin() / factor
         theta = torch.zeros(b, 2, 3)
-        theta[:, 0, 0] = theta[:, 1, 1] = 1 / factor
+        theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
         grid = F.affine_grid(theta.to(x), [b, c, h, w], align_corners=False)
         out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
     if shift > 0:

@@ -98,6 +98,7 @@ class Stage1:
                     cfg.aug_color,
                     zoom=cfg.aug_zoom,
                     intensity=cfg.aug_intensity,
+                    rotate=cfg.aug_rotate,
                 )
             )
         if reciprocal:
