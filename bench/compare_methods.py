@@ -5,7 +5,8 @@
 
 Every method gets the same config (so the same UNet, the same diffusion steps and batch) and
 differs only in `train.method`; CoFi-UCGen also trains its stage 1 (its steps are reported)
-and is evaluated twice: with the HM-UNet and with its stage-1 GAN generator. The markdown
+and is evaluated with the HM-UNet and with its stage-1 GAN generator, each under the condition
+samplers of --priors (`sample.prior`). The markdown
 table names the machine and every setting. Run by hand; it takes as long as its budget.
 """
 
@@ -72,6 +73,14 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/bench"))
     parser.add_argument("--samples", type=int, default=None, help="eval samples per method")
+    parser.add_argument(
+        "--priors",
+        nargs="+",
+        default=["fitted", "gaussian"],
+        choices=["fitted", "gaussian"],
+        help="CoFi condition samplers to evaluate each of its generators with (sample.prior): "
+        "the HM-UNet was trained on the fitted one, the stage-1 GAN on the Gaussian one",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/compare.md"))
     args = parser.parse_args()
 
@@ -83,14 +92,23 @@ def main() -> None:
         train_run(config, run, progress=False)
         seconds = time.perf_counter() - started
         generators = ["diffusion", *sorted(TrainedModel.load(run.path).parts.generators)]
+        # sample.prior picks CoFi's condition sampler; the other methods have one sampler.
+        priors = args.priors if method == "cofi" else [config.sample.prior]
         for name in generators:
-            model = TrainedModel.load(run.path, generator=name)
-            report = evaluate_run(
-                model, num_samples=args.samples, progress=False, out_name=f"eval-{name}.json"
-            )
-            rows.append((method, name, seconds, report))
-            fd = report["generation"]["fd"]
-            print(f"{method}/{name}: FD {fd:.3f} ({seconds:.0f} s training)")
+            for prior in priors:
+                label = f"{name}, {prior} prior" if method == "cofi" else name
+                model = TrainedModel.load(
+                    run.path, generator=name, overrides=[f"sample.prior={prior}"]
+                )
+                report = evaluate_run(
+                    model,
+                    num_samples=args.samples,
+                    progress=False,
+                    out_name=f"eval-{label.replace(', ', '-').replace(' ', '-')}.json",
+                )
+                rows.append((method, label, seconds, report))
+                fd = report["generation"]["fd"]
+                print(f"{method}/{label}: FD {fd:.3f} ({seconds:.0f} s training)")
 
     config = load_config(args.preset, overrides=args.overrides)
     lines = [

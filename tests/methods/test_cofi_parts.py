@@ -6,9 +6,10 @@ import torch
 
 from ucgen.config.schema import Stage1Config
 from ucgen.io.checkpoint import load_component
+from ucgen.methods.cofi.basis import BasisConfig, FineBasis
 from ucgen.methods.cofi.bitcodes import bit_ids
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
-from ucgen.methods.cofi.prior import GaussianPrior
+from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.parts import ConditionSampler, SemanticEncoder
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
@@ -64,6 +65,24 @@ def test_prior_with_code_yields_that_code(stage):
     assert np.bincount(free.code.numpy(), minlength=4).min() > 850  # ~1000 each
     again = prior.sample(4000, torch.Generator().manual_seed(9))
     assert torch.equal(free.fine, again.fine)
+    with pytest.raises(ValueError, match="code must be in"):
+        prior.sample(1, torch.Generator(), code=4)
+
+
+def test_fitted_prior_draws_codes_and_fine_as_the_training_images_have_them():
+    basis = FineBasis(BasisConfig(bits=2, fine_dim=3))
+    basis.count[:] = torch.tensor([700, 100, 200, 0])
+    basis.variance[:] = torch.tensor([[4.0, 1.0, 0.25]] * 4)
+    prior = FittedPrior(basis)
+    assert isinstance(prior, ConditionSampler)
+    cond = prior.sample(20000, torch.Generator().manual_seed(0))
+    share = np.bincount(cond.code.numpy(), minlength=4) / 20000
+    assert np.allclose(share, [0.7, 0.1, 0.2, 0.0], atol=0.015)
+    assert torch.equal(bit_ids(cond.coarse), cond.code)
+    assert torch.allclose(cond.fine.var(dim=0), torch.tensor([4.0, 1.0, 0.25]), rtol=0.05)
+    again = prior.sample(20000, torch.Generator().manual_seed(0))
+    assert torch.equal(cond.fine, again.fine) and torch.equal(cond.code, again.code)
+    assert (prior.sample(5, torch.Generator(), code=3).code == 3).all()
     with pytest.raises(ValueError, match="code must be in"):
         prior.sample(1, torch.Generator(), code=4)
 

@@ -116,15 +116,11 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_eval_run(args: argparse.Namespace) -> int:
-    """Evaluate a trained run with its own config (--set overrides its eval section)."""
-    from ucgen.config import merge
-    from ucgen.config.loading import parse_override
+    """Evaluate a trained run with its own config (--set overrides it, e.g. sample.prior)."""
     from ucgen.evaluation.run_eval import evaluate_run, print_report
     from ucgen.sampling.trained import TrainedModel
 
-    model = TrainedModel.load(args.run, generator=args.generator)
-    for item in args.overrides:
-        model.config = merge(model.config, parse_override(item)).check()
+    model = TrainedModel.load(args.run, generator=args.generator, overrides=args.overrides)
     name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"
     report = evaluate_run(model, num_samples=args.n, features=args.features, out_name=name)
     print_report(report)

@@ -53,6 +53,14 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         help="pixel generator: diffusion (the HM-UNet, default) or another one the method "
         "trained, e.g. stage1 (CoFi-UCGen's GAN generator, its baseline)",
     )
+    p.add_argument(
+        "--prior",
+        default=None,
+        choices=["gaussian", "fitted"],
+        help="CoFi-UCGen's condition sampler: gaussian (N(0, I), every code equally likely) or "
+        "fitted (codes and fine coefficients as the training images have them); "
+        "default: sample.prior of the run's config",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -122,7 +130,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _load(args: argparse.Namespace):
     from ucgen.sampling.trained import TrainedModel
 
-    return TrainedModel.load(args.run, device=args.device, generator=args.generator)
+    overrides = [] if args.prior is None else [f"sample.prior={args.prior}"]
+    return TrainedModel.load(
+        args.run, device=args.device, generator=args.generator, overrides=overrides
+    )
 
 
 def _kw(args: argparse.Namespace) -> dict:

@@ -5,13 +5,15 @@ made them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ucgen.config import Config
+from ucgen.config import Config, merge
+from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
 from ucgen.errors import UcgenError
 from ucgen.io.runs import Run
@@ -42,12 +44,19 @@ class TrainedModel:
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str = "auto", generator: str = PIXEL_STAGE
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        generator: str = PIXEL_STAGE,
+        overrides: Sequence[str] = (),
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
-        the default) or one the method names in `Parts.generators` (e.g. "stage1")."""
+        the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
+        `section.key=value` overrides of the run's config (e.g. "sample.prior=fitted")."""
         run = Run.open(path)
         config = run.config()
+        for item in overrides:
+            config = merge(config, parse_override(item)).check()
         set_threads(config.train.threads)
         dev = dist.local_device(device)
         parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)

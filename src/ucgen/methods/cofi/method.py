@@ -22,7 +22,7 @@ from ucgen.data import ImageDataset
 from ucgen.io.checkpoint import load_component
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
-from ucgen.methods.cofi.prior import GaussianPrior
+from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.method import Parts
 from ucgen.methods.parts import Condition
@@ -32,6 +32,7 @@ from ucgen.training.checkpoints import final_components
 from ucgen.training.stage import TrainingStage
 
 PARTS_FOLDER = "cofi-parts"
+PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by sample.prior
 
 
 class Stage1Renderer:
@@ -99,21 +100,23 @@ class CoFiUCGen:
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
-        return self._parts(encoder, folder, device)
+        return self._parts(config, encoder, folder, device)
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         encoder = CoFiEncoder.load(checkpoints / PARTS_FOLDER)
         encoder.net.to(device)
         encoder.basis.to(device)
-        return self._parts(encoder, final_components(checkpoints, Stage1.name), device)
+        return self._parts(config, encoder, final_components(checkpoints, Stage1.name), device)
 
-    def _parts(self, encoder: CoFiEncoder, stage1: Path, device: torch.device) -> Parts:
+    def _parts(
+        self, config: Config, encoder: CoFiEncoder, stage1: Path, device: torch.device
+    ) -> Parts:
         basis = copy.deepcopy(encoder.basis).cpu()  # the prior draws on the CPU
         generator = load_component(Generator, Stage1NetConfig, stage1 / "generator").to(device)
         cfg = encoder.net.config
         return Parts(
             encoder=encoder,
-            sampler=GaussianPrior(basis),
+            sampler=PRIORS[config.sample.prior](basis),
             condition=lambda images, labels: encoder.encode(images),
             coarse_dim=cfg.bits,
             fine_dim=cfg.fine_dim,
