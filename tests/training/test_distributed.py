@@ -13,6 +13,7 @@ import torch.multiprocessing as mp
 from ucgen.config import load_config
 from ucgen.data import ImageDataset
 from ucgen.io.runs import Run
+from ucgen.training.distributed import finish
 from ucgen.training.loop import LoopSettings, train_stage
 
 from .toy_stage import ToyStage
@@ -34,7 +35,7 @@ def _train_toy(rank: int, world: int, folder: str, port: int) -> None:
     run = Run(os.path.join(folder, "run"))
     train_stage(stage, data, run, SETTINGS, torch.device("cpu"), resume=False)
     torch.save(stage.net.state_dict(), os.path.join(folder, f"rank{rank}.pt"))
-    tdist.destroy_process_group()
+    finish()
 
 
 def _free_port() -> int:

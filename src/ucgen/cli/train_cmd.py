@@ -102,7 +102,7 @@ def run_train(args: argparse.Namespace) -> int:
     train_run(config, run, progress=not args.no_progress, data=data)
     if dist.is_main():
         print(f"done: {run.path}")
-    dist.cleanup()
+    dist.finish()
     return 0
 
 
