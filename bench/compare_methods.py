@@ -104,7 +104,9 @@ def main() -> None:
                     model,
                     num_samples=args.samples,
                     progress=False,
-                    out_name=f"eval-{label.replace(', ', '-').replace(' ', '-')}.json",
+                    out_name=f"eval-{name}-{prior}-prior.json"
+                    if method == "cofi"
+                    else f"eval-{name}.json",
                 )
                 rows.append((method, label, seconds, report))
                 fd = report["generation"]["fd"]

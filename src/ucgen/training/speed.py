@@ -26,7 +26,8 @@ The fourth trades float precision for speed (mixed precision):
   exponent range). On this CPU (AMD EPYC, avx512_bf16) bf16 matmuls run at 4-6x the fp32 peak.
   GroupNorm's bf16 NHWC CPU kernel is ~20x slower than its NCHW one, so with bf16 on a CPU,
   `channels_last` leaves networks that hold a GroupNorm in NCHW (`_nhwc_pays`); the others
-  (stage 1's encoder and discriminator) gain 5-10% from NHWC. Sampling has its own key
+  (stage 1's encoder and discriminator) gain 5-11% from NHWC (bench_training_results.md,
+  run 5: "bf16 threads=2" against "defaults"). Sampling has its own key
   (`sample.precision`, `ucgen.sampling.pipeline.generate`).
 
 Which networks a stage trains is its `networks()`; EMA copies are not compiled (they run only
