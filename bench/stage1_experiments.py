@@ -86,9 +86,9 @@ def main() -> None:
     config = Stage1Config(**values)
     train = load(args.data, "train", args.resolution)
     test = load(args.data, "test", args.resolution)
-    stage = Stage1(config, train.channels, train.resolution)
-    apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     x_all = train.tensors()
+    stage = Stage1(config, train.channels, train.resolution, images=x_all)
+    apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     print(
         json.dumps(
             {

@@ -66,6 +66,9 @@ class Stage1Config:
     w_augment: float = 1.0  # bits of E(x) agree under augmentation (bench/stage1_results.md)
     w_balance: float = 0.0  # each bit of E(x) is 50/50 over a batch
     w_mutual: float = 4.0  # mutual information of the codes of x and its augmentation (IIC)
+    # The second view of the mutual and augmentation terms: an augmentation of the image itself
+    # (0) or of one of its this many nearest training images (ucgen.methods.cofi.neighbours).
+    mi_neighbours: int = 0
     mi_sharpness: float = 4.0  # p(bit = +1) = sigmoid(sharpness * z_c) in the mutual term
     aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
@@ -113,6 +116,11 @@ class Stage1Config:
             self.mi_sharpness > 0,
             "stage1.mi_sharpness",
             f"must be > 0, got {self.mi_sharpness}",
+        )
+        _require(
+            self.mi_neighbours >= 0,
+            "stage1.mi_neighbours",
+            f"must be >= 0, got {self.mi_neighbours}",
         )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(

@@ -84,7 +84,8 @@ class CoFiUCGen:
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Iterator[TrainingStage]:
         c, h, _ = data.shape
-        yield Stage1(config.stage1, channels=c, resolution=h, device=device)
+        images = data.tensors() if config.stage1.mi_neighbours > 0 else None
+        yield Stage1(config.stage1, channels=c, resolution=h, device=device, images=images)
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device

@@ -19,6 +19,7 @@ from ucgen.data.dataset import to_uint8
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
+from ucgen.methods.cofi.neighbours import PixelNeighbours
 from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
 from ucgen.training import distributed as dist
 
@@ -31,7 +32,8 @@ BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
 class Stage1:
     """Generator, encoder, joint discriminator, their EMA copies and optimisers.
 
-    channels, resolution: of the training images (B, C, H, W) in [-1, 1].
+    channels, resolution: of the training images (B, C, H, W) in [-1, 1]; images: the
+    training set, where `mi_neighbours` pairs images with their neighbours in it.
     """
 
     name = "stage1"
@@ -42,8 +44,14 @@ class Stage1:
         channels: int,
         resolution: int,
         device: torch.device | str = "cpu",
+        images: torch.Tensor | None = None,
     ) -> None:
         config.check()
+        self.neighbours = None
+        if config.mi_neighbours > 0:
+            if images is None:
+                raise ValueError("stage1.mi_neighbours > 0 needs the training images")
+            self.neighbours = PixelNeighbours(images, config.mi_neighbours)
         self.config = config
         self.batch_size = config.batch_size
         self.total_steps = config.steps
@@ -88,23 +96,16 @@ class Stage1:
         fake = self.G(z_c, z_f)
         reciprocal = cfg.w_bit > 0 or cfg.w_fine > 0
         augmented = cfg.w_augment > 0 or cfg.w_mutual > 0
-        encoder_in = [x]
+        encoder_in = {"x": x}
         if augmented:
-            encoder_in.append(
-                losses.augment(
-                    x,
-                    cfg.aug_shift,
-                    cfg.aug_flip,
-                    cfg.aug_color,
-                    zoom=cfg.aug_zoom,
-                    intensity=cfg.aug_intensity,
-                    rotate=cfg.aug_rotate,
-                )
-            )
+            partner = x if self.neighbours is None else self.neighbours.sample(x)
+            encoder_in["x_aug"] = self._augment(partner)
         if reciprocal:
-            encoder_in.append(fake)
-        coarse, fine = self.E(torch.cat(encoder_in))
-        e_c, e_f = coarse[:n], fine[:n]
+            encoder_in["fake"] = fake
+        coarse_all, fine_all = self.E(torch.cat(list(encoder_in.values())))
+        coarse = dict(zip(encoder_in, coarse_all.split(n), strict=True))
+        fine = dict(zip(encoder_in, fine_all.split(n), strict=True))
+        e_c, e_f = coarse["x"], fine["x"]
         logs: dict[str, float] = {}
 
         pair_c, pair_f = torch.cat([e_c, z_c]), torch.cat([e_f, z_f])
@@ -129,14 +130,14 @@ class Stage1:
             terms["adv"] = (cfg.w_adv, losses.ge_adversarial(real, gen))
             self.D.requires_grad_(True)
         if reciprocal:
-            r_c, r_f = coarse[-n:], fine[-n:]
+            r_c, r_f = coarse["fake"], fine["fake"]
             terms["bit"] = (cfg.w_bit, losses.bit_loss(r_c, signs(z_c)))
             terms["fine"] = (cfg.w_fine, losses.fine_loss(r_f, z_f))
             logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
         if cfg.w_complete > 0:
             terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
         if augmented:
-            a_c = coarse[n : 2 * n]
+            a_c = coarse["x_aug"]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
             terms["mutual"] = (
                 cfg.w_mutual,
@@ -157,6 +158,18 @@ class Stage1:
         self.opt_ge.step()
         self._update_ema(step)
         return logs
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        return losses.augment(
+            x,
+            cfg.aug_shift,
+            cfg.aug_flip,
+            cfg.aug_color,
+            zoom=cfg.aug_zoom,
+            intensity=cfg.aug_intensity,
+            rotate=cfg.aug_rotate,
+        )
 
     @torch.no_grad()
     def _update_ema(self, step: int) -> None:

@@ -1,0 +1,64 @@
+"""Pixel neighbours: the pairs of the mutual term when `stage1.mi_neighbours` > 0."""
+
+import pytest
+import torch
+
+from ucgen.config.schema import Stage1Config
+from ucgen.errors import ConfigError
+from ucgen.methods.cofi.neighbours import PixelNeighbours
+from ucgen.methods.cofi.stage import Stage1
+
+
+def two_groups(n: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    """n noisy images around two far-apart templates (B, 1, 8, 8); group = index parity."""
+    g = torch.Generator().manual_seed(0)
+    group = torch.arange(n) % 2
+    templates = torch.stack([torch.full((1, 8, 8), -0.8), torch.full((1, 8, 8), 0.8)])
+    return templates[group] + 0.1 * torch.randn(n, 1, 8, 8, generator=g), group
+
+
+def test_neighbours_are_of_the_same_group_and_never_the_image_itself():
+    images, group = two_groups()
+    index = PixelNeighbours(images, k=5, dims=4).nearest(images)
+    assert index.shape == (40, 5)
+    assert (group[index] == group[:, None]).all()
+    assert not (index == torch.arange(40)[:, None]).any()
+
+
+def test_nearest_first_and_exact_on_a_line():
+    # Images that differ only in brightness lie on a line: the neighbours of image i are
+    # i-1 and i+1 (in either order), then i-2 and i+2.
+    images = torch.linspace(-1, 1, 21)[:, None, None, None].expand(21, 1, 4, 4).contiguous()
+    index = PixelNeighbours(images, k=4, dims=2).nearest(images[10:11])
+    assert set(index[0, :2].tolist()) == {9, 11}
+    assert set(index[0, 2:].tolist()) == {8, 12}
+
+
+def test_sample_is_a_training_image_and_deterministic():
+    images, _ = two_groups()
+    nb = PixelNeighbours(images, k=3, dims=4)
+    a = nb.sample(images[:6], torch.Generator().manual_seed(1))
+    b = nb.sample(images[:6], torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert all(any(torch.equal(img, t) for t in images) for img in a)
+
+
+def test_bad_k_names_the_problem():
+    images, _ = two_groups(10)
+    with pytest.raises(ValueError, match="1 <= k < 10"):
+        PixelNeighbours(images, k=10)
+
+
+def test_stage1_with_neighbours_needs_the_images_and_trains():
+    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=8, mi_neighbours=3)
+    with pytest.raises(ValueError, match="mi_neighbours"):
+        Stage1(config, channels=1, resolution=8)
+    images, _ = two_groups()
+    stage = Stage1(config, channels=1, resolution=8, images=images)
+    logs = stage.train_step(images[:8], None, 0)
+    assert {"mutual", "augment"} <= logs.keys()
+
+
+def test_config_rejects_negative_neighbours():
+    with pytest.raises(ConfigError, match="stage1.mi_neighbours"):
+        Stage1Config(mi_neighbours=-1).check()
