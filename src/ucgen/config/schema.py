@@ -69,6 +69,9 @@ class Stage1Config:
     # The second view of the mutual and augmentation terms: an augmentation of the image itself
     # (0) or of one of its this many nearest training images (ucgen.methods.cofi.neighbours).
     mi_neighbours: int = 0
+    # The first this many steps train the encoder on the mutual (and balance) term alone: codes
+    # form from invariance before the GAN terms tie them to what G renders most easily.
+    mi_warmup: int = 0
     mi_sharpness: float = 4.0  # p(bit = +1) = sigmoid(sharpness * z_c) in the mutual term
     aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
@@ -121,6 +124,11 @@ class Stage1Config:
             self.mi_neighbours >= 0,
             "stage1.mi_neighbours",
             f"must be >= 0, got {self.mi_neighbours}",
+        )
+        _require(
+            self.mi_warmup == 0 or (self.mi_warmup > 0 and self.w_mutual > 0),
+            "stage1.mi_warmup",
+            f"must be >= 0 and needs w_mutual > 0, got {self.mi_warmup} (w_mutual {self.w_mutual})",
         )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(

@@ -2,12 +2,15 @@
 
 Each step: one discriminator update on a real pair (x, E(x)) and a generated pair (G(z), z),
 then one joint G+E update on the adversarial and reciprocal losses of
-`ucgen.methods.cofi.losses`, then an EMA update of G and E. Labels are never used.
+`ucgen.methods.cofi.losses`, then an EMA update of G and E. During the first
+`mi_warmup` steps only the encoder trains, on the mutual (and balance) term. Labels are never
+used.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +93,15 @@ class Stage1:
         statistics), so batching changes nothing but speed.
         """
         cfg = self.config
+        if step < cfg.mi_warmup:
+            cfg = dataclasses.replace(
+                cfg, w_adv=0.0, w_bit=0.0, w_fine=0.0, w_complete=0.0, w_augment=0.0
+            )
         x = images.to(self.device)
         n = len(x)
         z_c, z_f = self._prior(n)
-        fake = self.G(z_c, z_f)
         reciprocal = cfg.w_bit > 0 or cfg.w_fine > 0
+        fake = self.G(z_c, z_f) if reciprocal or cfg.w_adv > 0 else None
         augmented = cfg.w_augment > 0 or cfg.w_mutual > 0
         encoder_in = {"x": x}
         if augmented:

@@ -1,4 +1,5 @@
-"""Pixel neighbours: the pairs of the mutual term when `stage1.mi_neighbours` > 0."""
+"""Stage-1 options: neighbour pairs (`stage1.mi_neighbours`) and the encoder-only warm-up
+(`stage1.mi_warmup`)."""
 
 import pytest
 import torch
@@ -62,3 +63,29 @@ def test_stage1_with_neighbours_needs_the_images_and_trains():
 def test_config_rejects_negative_neighbours():
     with pytest.raises(ConfigError, match="stage1.mi_neighbours"):
         Stage1Config(mi_neighbours=-1).check()
+
+
+def test_mi_warmup_trains_only_the_encoder_until_it_ends():
+    torch.manual_seed(0)
+    images, _ = two_groups()
+    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=8, mi_warmup=2)
+    stage = Stage1(config, channels=1, resolution=8)
+
+    def snapshot() -> list[torch.Tensor]:
+        return [p.detach().clone() for p in (*stage.G.parameters(), *stage.D.parameters())]
+
+    before = snapshot()
+    e_before = [p.detach().clone() for p in stage.E.parameters()]
+    for step in range(2):
+        logs = stage.train_step(images[:8], None, step)
+        assert not {"adv", "bit", "fine", "complete", "d"} & logs.keys()
+    assert all(torch.equal(a, b) for a, b in zip(before, snapshot(), strict=True))
+    assert not all(torch.equal(a, p) for a, p in zip(e_before, stage.E.parameters(), strict=True))
+    logs = stage.train_step(images[:8], None, 2)
+    assert {"adv", "bit", "fine", "d"} <= logs.keys()
+    assert not all(torch.equal(a, b) for a, b in zip(before, snapshot(), strict=True))
+
+
+def test_mi_warmup_needs_the_mutual_term():
+    with pytest.raises(ConfigError, match="stage1.mi_warmup"):
+        Stage1Config(mi_warmup=10, w_mutual=0.0).check()
