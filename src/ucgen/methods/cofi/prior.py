@@ -21,13 +21,17 @@ from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs, with_code
 from ucgen.methods.parts import Condition
 
 
-class GaussianPrior:
-    """Implements `ConditionSampler` for a fitted fine basis."""
+class _BasisSampler:
+    """A condition sampler over a fitted fine basis: its code length K and fine size D."""
 
     def __init__(self, basis: FineBasis) -> None:
         self.basis = basis
         self.bits = basis.config.bits
         self.fine_dim = basis.config.fine_dim
+
+
+class GaussianPrior(_BasisSampler):
+    """Implements `ConditionSampler` for a fitted fine basis."""
 
     def latents(
         self, n: int, generator: torch.Generator, code: int | None = None
@@ -47,13 +51,8 @@ class GaussianPrior:
         return Condition(coarse=signs(z_c), fine=self.basis.coefficients(z_f, codes), code=codes)
 
 
-class FittedPrior:
+class FittedPrior(_BasisSampler):
     """Implements `ConditionSampler` for a fitted fine basis (see the module docstring)."""
-
-    def __init__(self, basis: FineBasis) -> None:
-        self.basis = basis
-        self.bits = basis.config.bits
-        self.fine_dim = basis.config.fine_dim
 
     def sample(self, n: int, generator: torch.Generator, code: int | None = None) -> Condition:
         """n conditions: coarse (n, K) ±1, fine (n, D) basis coefficients, code (n,) ids."""
