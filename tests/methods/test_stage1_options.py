@@ -1,6 +1,8 @@
 """Stage-1 options: neighbour pairs (`stage1.mi_neighbours`) and the encoder-only warm-up
 (`stage1.mi_warmup`)."""
 
+import math
+
 import pytest
 import torch
 
@@ -89,3 +91,17 @@ def test_mi_warmup_trains_only_the_encoder_until_it_ends():
 def test_mi_warmup_needs_the_mutual_term():
     with pytest.raises(ConfigError, match="stage1.mi_warmup"):
         Stage1Config(mi_warmup=10, w_mutual=0.0).check()
+
+
+def test_bit_term_reads_codes_in_the_unit_of_the_real_codes():
+    # An encoder whose codes are tiny (as the mutual term alone can leave them) must still give
+    # the bit term a real signal: read at face value, every logit ~0 and the loss sits at log 2.
+    torch.manual_seed(0)
+    images, _ = two_groups()
+    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=8, w_adv=0.0)
+    stage = Stage1(config, channels=1, resolution=8)
+    with torch.no_grad():
+        stage.E.coarse[-1].weight.mul_(1e-4)
+        stage.E.coarse[-1].bias.zero_()
+    logs = stage.train_step(images[:8], None, 0)
+    assert abs(logs["bit"] - math.log(2)) > 0.1

@@ -72,7 +72,8 @@ class Stage1Config:
     # The first this many steps train the encoder on the mutual (and balance) term alone: codes
     # form from invariance before the GAN terms tie them to what G renders most easily.
     mi_warmup: int = 0
-    mi_sharpness: float = 4.0  # p(bit = +1) = sigmoid(sharpness * z_c) in the mutual term
+    # p(bit = +1) = sigmoid(sharpness * z_c / its batch RMS) in the mutual and bit terms.
+    mi_sharpness: float = 4.0
     aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
     aug_flip: bool = False  # augmentation: random horizontal flips (off: digits are not symmetric)
     aug_color: bool = False  # augmentation: random hue rotations (RGB images only)

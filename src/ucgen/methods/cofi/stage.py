@@ -138,7 +138,8 @@ class Stage1:
             self.D.requires_grad_(True)
         if reciprocal:
             r_c, r_f = coarse["fake"], fine["fake"]
-            terms["bit"] = (cfg.w_bit, losses.bit_loss(r_c, signs(z_c)))
+            scale = losses.code_scale(e_c).detach()
+            terms["bit"] = (cfg.w_bit, losses.bit_loss(cfg.mi_sharpness * r_c / scale, signs(z_c)))
             terms["fine"] = (cfg.w_fine, losses.fine_loss(r_f, z_f))
             logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
         if cfg.w_complete > 0:
