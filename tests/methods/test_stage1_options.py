@@ -1,5 +1,5 @@
-"""Stage-1 options: neighbour pairs (`stage1.mi_neighbours`) and the encoder-only warm-up
-(`stage1.mi_warmup`)."""
+"""Stage-1 options: neighbour pairs (`stage1.mi_neighbours`), the encoder-only warm-up
+(`stage1.mi_warmup`), and the unit in which the bit term reads codes."""
 
 import math
 

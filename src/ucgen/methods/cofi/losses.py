@@ -43,7 +43,8 @@ def code_scale(z_c_hat: torch.Tensor) -> torch.Tensor:
     the mutual and bit consistency terms read codes, so that neither depends on (or can
     change) the scale of |z_c_hat|. The mutual term alone leaves that scale free: after an
     encoder-only warm-up it was ~0.02, the bit loss of E(G(z)) sat at log 2 and bit recovery
-    of 32 px shapes stayed at chance for 2000 steps; read in this unit it reached 0.86."""
+    of 32 px shapes stayed at chance for 2000 steps; read in this unit it reached 0.85 (3 seeds,
+    bench/stage1_results.md)."""
     return z_c_hat.float().pow(2).mean(dim=0, keepdim=True).sqrt().clamp_min(1e-6)
 
 
