@@ -25,6 +25,7 @@ from ucgen.evaluation import semantic
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.report.grid import save_grid
+from ucgen.training.loop import batch_indices
 from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 
 
@@ -73,6 +74,12 @@ def main() -> None:
     )
     ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
     ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
+    ap.add_argument(
+        "--order",
+        choices=["replacement", "epochs"],
+        default="replacement",
+        help="batches drawn with replacement, or as `ucgen train` draws them (seeded epochs)",
+    )
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -105,7 +112,10 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     start, step = time.time(), 0
     while step < args.steps and time.time() - start < 60 * args.minutes:
-        batch = x_all[rng.integers(0, len(x_all), config.batch_size)]
+        if args.order == "epochs":
+            batch = x_all[batch_indices(step, len(x_all), config.batch_size, args.seed)]
+        else:
+            batch = x_all[rng.integers(0, len(x_all), config.batch_size)]
         with precision_scope(args.precision, torch.device("cpu")):
             logs = stage.train_step(batch, None, step)
         step += 1
