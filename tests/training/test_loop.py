@@ -115,3 +115,18 @@ def test_a_reported_collapse_stops_training(tmp_path, data):
     stage = ToyStage(data.shape, total_steps=20, collapse=True)
     with pytest.raises(TrainingError, match="collapsed in every batch of steps 1-2"):
         train_stage(stage, data, run, settings(), CPU)
+
+
+def test_training_noise_does_not_replay_the_initialisation_seed(tmp_path, data):
+    # The driver seeds torch with train.seed before building the networks; the training noise
+    # of a fresh stage must come from a stream of its own, not that seed again.
+    class RecordsNoise(ToyStage):
+        def train_step(self, images, labels, step):
+            if step == 0:
+                self.first_noise = torch.rand(8)
+            return super().train_step(images, labels, step)
+
+    stage = RecordsNoise(data.shape, total_steps=1)
+    train_stage(stage, data, Run.create("n", load_config("tiny"), tmp_path), settings(), CPU)
+    torch.manual_seed(settings().seed)
+    assert not torch.equal(stage.first_noise, torch.rand(8))
