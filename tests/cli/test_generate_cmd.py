@@ -97,6 +97,19 @@ def test_traverse_flip_vary_write_pictures(runs, tmp_path):
     assert size(vary) == grid_size(rows=2, cols=2)  # the real image, then 2 variations
 
 
+def test_vary_strength_keeps_more_of_the_image_the_lower_it_is(runs):
+    model = TrainedModel.load(runs["cofi"])
+    image = (np.random.default_rng(0).random((1, 16, 16, 3)) * 255).astype(np.uint8)
+
+    def distance(strength: float) -> float:
+        variations, cond = model.vary(image, n=4, strength=strength, steps=4)
+        assert variations.shape == (4, 16, 16, 3) and len(cond) == 4
+        return np.abs(variations.astype(float) - image.astype(float)).mean()
+
+    low, high = distance(0.2), distance(1.0)
+    assert low < 0.5 * high
+
+
 def test_stage1_generator(runs, tmp_path, capsys):
     assert sample(runs["cofi"], tmp_path / "g.npz", "--generator", "stage1") == 0
     assert load_samples(tmp_path / "g.npz").images.shape == (5, 16, 16, 3)
@@ -133,6 +146,11 @@ def test_stage1_generator(runs, tmp_path, capsys):
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--rows", "0"], "--rows"),
         (["flip", "{cofi}", "--code", "0", "--bit", "0", "--n", "0"], "n must be >= 1"),
         (["vary", "{cofi}", "--image", "{png}", "--n", "0"], "n must be >= 1"),
+        (["vary", "{cofi}", "--image", "{png}", "--strength", "1.5"], "strength must be in (0, 1]"),
+        (
+            ["vary", "{cofi}", "--image", "{png}", "--generator", "stage1", "--strength", "0.5"],
+            "stage-1 generator cannot start from an image",
+        ),
         (["report", "{missing}"], "run folder not found"),
     ],
 )

@@ -88,3 +88,24 @@ def test_heun_uses_2n_minus_1_evaluations_and_converges_at_second_order() -> Non
     assert err36 < 0.35 * err18
     # Deterministic: the output is a fixed function of the noise.
     assert torch.equal(EDM0.heun_sample(ideal, noise, steps=18), out)
+
+
+def test_heun_from_an_image_integrates_only_the_last_levels_exactly() -> None:
+    """SDEdit: with init y and strength 0.5 over 18 steps, sampling starts at the 10th level
+    s = sigma_9 from y + s n and runs the remaining 9 levels (17 evaluations). For data
+    ~ N(0, sd^2 I) the ODE maps that start to (y + s n) sd / sqrt(s^2 + sd^2) exactly."""
+    calls = []
+
+    def ideal(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        calls.append(sigma[0].item())
+        return x * 0.25 / (sigma.reshape(-1, 1, 1, 1) ** 2 + 0.25)
+
+    gen = torch.Generator().manual_seed(0)
+    noise, init = torch.randn(2, 8, 1, 4, 4, generator=gen)
+    start = EDM0.sigma_steps(18)[9].item()
+    out = EDM0.heun_sample(ideal, noise, steps=18, init=init, strength=0.5)
+    assert len(calls) == 17 and calls[0] == pytest.approx(start)
+    exact = (init + start * noise) * 0.5 / math.sqrt(start**2 + 0.25)
+    assert ((out - exact).norm() / exact.norm()).item() < 0.07  # 9 levels: 0.05
+    with pytest.raises(ValueError, match=r"strength must be in \(0, 1\], got 0"):
+        EDM0.heun_sample(ideal, noise, steps=18, init=init, strength=0)

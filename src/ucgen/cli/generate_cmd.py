@@ -124,6 +124,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--new-fine", action="store_true", help="keep only the code and draw a new fine vector too"
     )
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="how much of the image to redraw, in (0, 1]: 1 (default) draws each variation "
+        "from noise, lower values start from the image and keep its layout (e.g. 0.5)",
+    )
     p.set_defaults(func=run_vary)
 
 
@@ -197,7 +204,12 @@ def run_vary(args: argparse.Namespace) -> int:
     c, h, _ = model.image_shape
     image = read_image(args.image, c, h)
     images, cond = model.vary(
-        image, n=args.n, seed=args.seed, keep_fine=not args.new_fine, **_kw(args)
+        image,
+        n=args.n,
+        seed=args.seed,
+        keep_fine=not args.new_fine,
+        strength=args.strength,
+        **_kw(args),
     )
     code = "" if cond.code is None else f" (code {int(cond.code[0])})"
     png = args.png or model.run.samples / f"{_prefix(args)}vary-{args.image.stem}.png"

@@ -80,7 +80,9 @@ class ConditionSampler(Protocol):
 class PixelGenerator(Protocol):
     """Condition -> images (N, C, H, W) in [-1, 1]. Image i depends only on (seed, i) and its
     condition row. Sampler settings that a generator has no use for (a GAN has no steps) are
-    ignored."""
+    ignored. With `init` (N, C, H, W), a generator that can (diffusion) starts from those
+    images and redraws them as much as `strength` in (0, 1] says; one that cannot raises
+    UcgenError."""
 
     def render(
         self,
@@ -91,4 +93,6 @@ class PixelGenerator(Protocol):
         guidance_coarse: float,
         guidance_fine: float,
         batch_size: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
     ) -> torch.Tensor: ...

@@ -108,16 +108,34 @@ class EDM:
         err = (denoised - images).square().flatten(1).mean(1)
         return self.loss_weight(sigma) * err
 
-    def heun_sample(self, denoiser: Denoiser, noise: torch.Tensor, steps: int) -> torch.Tensor:
+    def heun_sample(
+        self,
+        denoiser: Denoiser,
+        noise: torch.Tensor,
+        steps: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> torch.Tensor:
         """Deterministic sampling, Algorithm 1 (Heun's 2nd-order method on the PF-ODE eq. 4).
 
         noise: (B, C, H, W) standard normal; x_0 = sigma_0 * noise. Each step is an Euler step
         followed by a trapezoidal correction, except the last step to sigma = 0, which is
         Euler only (Algorithm 1, line 6): 2 * steps - 1 denoiser evaluations in all.
         Returns the clean estimate (B, C, H, W), not clipped.
+
+        With `init` (B, C, H, W), SDEdit (Meng et al. 2022): only the last
+        max(1, round(strength * steps)) levels of the schedule are integrated, from
+        init + sigma * noise at the first of them, so the result keeps what that much noise
+        leaves of init (the layout at strength ~0.5) and redraws the rest.
         """
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
         sigmas = self.sigma_steps(steps).tolist()
-        x = noise.to(torch.float32) * sigmas[0]
+        if init is None:
+            x = noise.to(torch.float32) * sigmas[0]
+        else:
+            sigmas = sigmas[steps - max(1, round(strength * steps)) :]
+            x = init.to(torch.float32) + noise.to(torch.float32) * sigmas[0]
         b = x.shape[0]
         for s_cur, s_next in itertools.pairwise(sigmas):
             t_cur = x.new_full((b,), s_cur)

@@ -96,6 +96,8 @@ def generate(
     batch_size: int = 256,
     edm: EDM | None = None,
     precision: Precision = "fp32",
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
     """Generate n images (N, C, H, W) in [-1, 1] (CPU float32) with Heun's sampler.
 
@@ -105,11 +107,15 @@ def generate(
     times the number of guided predictions (1 to 3). precision "bf16": the UNet evaluations run
     under bfloat16 autocast, the Heun integration stays float32 (`EDM.denoise` casts F's
     output back), so images differ from fp32 sampling by bf16 rounding of F only.
+    init: (n, C, H, W) images in [-1, 1] to start from instead of pure noise, redrawn as much
+    as `strength` says (`EDM.heun_sample`).
     """
     if condition is not None and len(condition) != n:
         raise ValueError(f"condition has {len(condition)} rows for n = {n} images")
     if n < 1 or batch_size < 1:
         raise ValueError(f"n and batch_size must be >= 1, got {n} and {batch_size}")
+    if init is not None and len(init) != n:
+        raise ValueError(f"init has {len(init)} images for n = {n}")
     edm = edm or EDM()
     cfg = unet.config
     param = next(unet.parameters())
@@ -122,8 +128,9 @@ def generate(
             cond = cond.to(param.device)
         denoiser = guided_denoiser(unet, cond, guidance_coarse, guidance_fine, edm)
         noise = image_noise(seed, idx, shape).to(param.device)
+        start_from = None if init is None else init[idx.start : idx.stop].to(param.device)
         with precision_scope(precision, param.device):
-            x = edm.heun_sample(denoiser, noise, steps)
+            x = edm.heun_sample(denoiser, noise, steps, start_from, strength)
         out.append(x.clamp(-1, 1).float().cpu())
     return torch.cat(out)
 
@@ -149,6 +156,8 @@ class DiffusionGenerator:
         guidance_coarse: float,
         guidance_fine: float,
         batch_size: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
     ) -> torch.Tensor:
         return generate(
             self.unet,
@@ -161,4 +170,6 @@ class DiffusionGenerator:
             batch_size,
             self.edm,
             self.precision,
+            init,
+            strength,
         )

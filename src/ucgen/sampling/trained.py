@@ -96,8 +96,12 @@ class TrainedModel:
         guidance: float | None = None,
         guidance_fine: float | None = None,
         steps: int | None = None,
+        init: np.ndarray | None = None,
+        strength: float = 1.0,
     ) -> np.ndarray:
-        """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default."""
+        """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default.
+        init: (N, H, W, C) uint8 images to start from, redrawn as much as `strength` in (0, 1]
+        says (1: nothing of them is kept but the condition)."""
         s = self.config.sample
         steps = s.steps if steps is None else steps
         guidance = s.guidance if guidance is None else guidance
@@ -106,6 +110,8 @@ class TrainedModel:
         _check_at_least("steps", steps, 1)
         _check_at_least("guidance", guidance, 0)
         _check_at_least("guidance_fine", guidance_fine, 0)
+        if not 0 < strength <= 1:
+            raise UcgenError(f"strength must be in (0, 1], got {strength}")
         x = self.generator.render(
             condition,
             n,
@@ -114,6 +120,8 @@ class TrainedModel:
             guidance_coarse=guidance,
             guidance_fine=guidance_fine,
             batch_size=s.batch_size,
+            init=None if init is None else to_model_range(init),
+            strength=strength,
         )
         return to_uint8(x)
 
@@ -182,10 +190,13 @@ class TrainedModel:
         n: int = 8,
         seed: int = 0,
         keep_fine: bool = True,
+        strength: float = 1.0,
         **kw: float | int | None,
     ) -> tuple[np.ndarray, Condition]:
         """n new images of one real image (1, H, W, C) uint8: its code (and fine vector, if
-        `keep_fine`) kept, new details drawn."""
+        `keep_fine`) kept, new details drawn. With strength 1 each is drawn from noise, so
+        only the condition ties it to the image; lower strengths start from the image itself
+        (SDEdit) and keep its layout (~0.5) or more."""
         _check_at_least("n", n, 1)
         own = self.encode(image)
         if keep_fine:
@@ -193,7 +204,8 @@ class TrainedModel:
         else:
             code = None if own.code is None else int(own.code[0])
             cond = self.conditions(n, seed, code)  # type: ignore[assignment]
-        return self.render(cond, n, seed, **kw), cond
+        init = None if strength == 1 else np.repeat(image, n, axis=0)
+        return self.render(cond, n, seed, init=init, strength=strength, **kw), cond
 
     def check_code(self, code: int | None) -> None:
         if code is None:

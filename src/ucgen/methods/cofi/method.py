@@ -19,6 +19,7 @@ import torch
 
 from ucgen.config import Config
 from ucgen.data import ImageDataset
+from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import load_component
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
@@ -54,7 +55,13 @@ class Stage1Renderer:
         guidance_coarse: float,
         guidance_fine: float,
         batch_size: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
     ) -> torch.Tensor:
+        if init is not None:
+            raise UcgenError(
+                "the stage-1 generator cannot start from an image: use the diffusion generator"
+            )
         if condition is None or condition.coarse is None or condition.fine is None:
             raise ValueError("the stage-1 generator needs a bit-code and a fine vector")
         device = next(self.generator.parameters()).device
