@@ -104,9 +104,12 @@ def main() -> None:
                     model,
                     num_samples=args.samples,
                     progress=False,
-                    out_name=f"eval-{name}-{prior}-prior.json"
-                    if method == "cofi"
-                    else f"eval-{name}.json",
+                    out=run.path
+                    / (
+                        f"eval-{name}-{prior}-prior.json"
+                        if method == "cofi"
+                        else f"eval-{name}.json"
+                    ),
                 )
                 rows.append((method, label, seconds, report))
                 fd = report["generation"]["fd"]

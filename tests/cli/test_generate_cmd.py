@@ -1,6 +1,8 @@
 """`ucgen sample | traverse | flip | vary` on tiny cofi, labels and uncond runs, and the
 Python API they mirror."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -108,6 +110,18 @@ def test_vary_strength_keeps_more_of_the_image_the_lower_it_is(runs):
 
     low, high = distance(0.2), distance(1.0)
     assert low < 0.5 * high
+
+
+def test_eval_of_a_run_writes_where_out_says(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("UCGEN_CACHE", str(tmp_path / "cache"))
+    run, out = runs["cofi"], tmp_path / "guided.json"
+    argv = ["eval", str(run), "--n", "8", "--set", "sample.steps=2"]
+    (run / "eval.json").unlink(missing_ok=True)
+    assert main([*argv, "--set", "sample.guidance=2", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["sampling"]["guidance"] == 2
+    assert not (run / "eval.json").exists()  # an earlier report of the run is not replaced
+    assert main(argv) == 0
+    assert json.loads((run / "eval.json").read_text())["sampling"]["guidance"] == 1
 
 
 def test_stage1_generator(runs, tmp_path, capsys):

@@ -74,9 +74,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--out",
-        default="eval.json",
+        default=None,
+        type=Path,
         metavar="JSON",
-        help="where to write the full report (default: eval.json)",
+        help="where to write the full report (default: RUN/eval.json, RUN/eval-GENERATOR.json "
+        "for another generator, or eval.json with --samples)",
     )
     add_config_args(p)
     p.set_defaults(func=run_eval)
@@ -109,7 +111,7 @@ def run_eval(args: argparse.Namespace) -> int:
     report = evaluate_samples(samples, real, reference, features=features, seed=0)
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
-    out = Path(args.out)
+    out = args.out or Path("eval.json")
     atomic_write_text(out, report_to_json(report))
     print(f"report         {out}")
     return 0
@@ -122,7 +124,8 @@ def run_eval_run(args: argparse.Namespace) -> int:
 
     model = TrainedModel.load(args.run, generator=args.generator, overrides=args.overrides)
     name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"
-    report = evaluate_run(model, num_samples=args.n, features=args.features, out_name=name)
+    out = args.out or model.run.path / name
+    report = evaluate_run(model, num_samples=args.n, features=args.features, out=out)
     print_report(report)
-    print(f"report         {model.run.path / name}")
+    print(f"report         {out}")
     return 0

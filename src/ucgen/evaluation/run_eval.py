@@ -9,6 +9,7 @@ recovery) and scores fine-basis traversals (class retention); everything else is
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,11 +37,11 @@ def evaluate_run(
     num_samples: int | None = None,
     features: str | None = None,
     seed: int = 0,
-    out_name: str = "eval.json",
+    out: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate a trained run on its data set's test split; writes RUN/out_name and returns
-    the report (see docs/evaluation.md for the keys)."""
+    """Evaluate a trained run on its data set's test split; writes the report to `out`
+    (default RUN/eval.json) and returns it (see docs/evaluation.md for the keys)."""
     config = model.config
     n = num_samples or config.eval.num_samples
     _, resolution, _ = model.image_shape
@@ -87,7 +88,7 @@ def evaluate_run(
         report["bit_recovery"] = semantic.bit_recovery(codes, recovered, model.parts.code_bits)
     if model.parts.fine_dim and model.parts.num_codes:
         report["fine_control"] = fine_control(model, reference, seed)
-    atomic_write_text(model.run.path / out_name, report_to_json(report))
+    atomic_write_text(out or model.run.path / "eval.json", report_to_json(report))
     return report
 
 
