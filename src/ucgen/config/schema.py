@@ -72,6 +72,10 @@ class Stage1Config:
     # The first this many steps train the encoder on the mutual (and balance) term alone: codes
     # form from invariance before the GAN terms tie them to what G renders most easily.
     mi_warmup: int = 0
+    # This many coarse heads learn side by side during the warm-up (one trunk); at its end the
+    # one with the lowest mutual loss becomes the encoder's (IIC's sub-heads: a label-free
+    # choice that sidesteps a head stuck with two kinds in one code).
+    mi_heads: int = 1
     # p(bit = +1) = sigmoid(sharpness * z_c / its batch RMS) in the mutual and bit terms.
     mi_sharpness: float = 4.0
     aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
@@ -130,6 +134,12 @@ class Stage1Config:
             self.mi_warmup == 0 or (self.mi_warmup > 0 and self.w_mutual > 0),
             "stage1.mi_warmup",
             f"must be >= 0 and needs w_mutual > 0, got {self.mi_warmup} (w_mutual {self.w_mutual})",
+        )
+        _require(
+            self.mi_heads >= 1 and (self.mi_heads == 1 or self.mi_warmup > 0),
+            "stage1.mi_heads",
+            f"must be >= 1, and > 1 needs mi_warmup > 0 (the heads are chosen at its end), "
+            f"got {self.mi_heads} (mi_warmup {self.mi_warmup})",
         )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(

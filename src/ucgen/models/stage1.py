@@ -151,23 +151,30 @@ class Encoder(nn.Module):
         self.config = config
         w = config.width
         self.trunk = _image_trunk(config, sn=True)
-        coarse_in = 2 * w if config.coarse_pool else 2 * w * config.base**2
-        self.coarse = nn.Sequential(
-            spectral_norm(nn.Linear(coarse_in, 4 * w)),
-            nn.LeakyReLU(0.2),
-            nn.Linear(4 * w, config.bits),
-        )
+        self.coarse = coarse_head(config)
         self.fine = nn.Sequential(
             spectral_norm(nn.Linear(2 * w * config.base**2, 4 * w)),
             nn.LeakyReLU(0.2),
             nn.Linear(4 * w, config.fine_dim),
         )
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, with_coarse_input: bool = False) -> tuple[torch.Tensor, ...]:
+        """(z_c_hat, z_f_hat), and with `with_coarse_input` also what the coarse head read
+        (for other coarse heads to read the same)."""
         h = self.trunk(x)  # (B, 2w * base**2), channel-major
-        pooled = h.view(len(h), 2 * self.config.width, -1).mean(dim=2)
-        z_c = self.coarse(pooled if self.config.coarse_pool else h)
-        return z_c, self.fine(h)
+        c = h.view(len(h), 2 * self.config.width, -1).mean(dim=2) if self.config.coarse_pool else h
+        z_c, z_f = self.coarse(c), self.fine(h)
+        return (z_c, z_f, c) if with_coarse_input else (z_c, z_f)
+
+
+def coarse_head(config: Stage1NetConfig) -> nn.Sequential:
+    """A fresh coarse head of the encoder: what it reads of the trunk -> z_c_hat (B, K)."""
+    w = config.width
+    return nn.Sequential(
+        spectral_norm(nn.Linear(2 * w if config.coarse_pool else 2 * w * config.base**2, 4 * w)),
+        nn.LeakyReLU(0.2),
+        nn.Linear(4 * w, config.bits),
+    )
 
 
 class Discriminator(nn.Module):

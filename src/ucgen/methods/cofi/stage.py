@@ -3,8 +3,9 @@
 Each step: one discriminator update on a real pair (x, E(x)) and a generated pair (G(z), z),
 then one joint G+E update on the adversarial and reciprocal losses of
 `ucgen.methods.cofi.losses`, then an EMA update of G and E. During the first
-`mi_warmup` steps only the encoder trains, on the mutual (and balance) term. Labels are never
-used.
+`mi_warmup` steps only the encoder trains, on the mutual (and balance) term, with
+`mi_heads - 1` candidate coarse heads beside its own; at the end of the warm-up the head
+with the lowest running mutual loss becomes the encoder's. Labels are never used.
 """
 
 from __future__ import annotations
@@ -23,13 +24,20 @@ from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
 from ucgen.methods.cofi.neighbours import PixelNeighbours
-from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
+from ucgen.models.stage1 import (
+    Discriminator,
+    Encoder,
+    Generator,
+    Stage1NetConfig,
+    coarse_head,
+)
 from ucgen.training import distributed as dist
 
 # A collapse (every real image of a batch in one code) is reported only after this many steps:
 # an untrained encoder may well put everything in one code.
 COLLAPSE_AFTER = 500
 BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
+HEAD_LOSS_DECAY = 0.99  # running mean of each coarse head's mutual loss over ~100 steps
 
 
 class Stage1:
@@ -70,10 +78,19 @@ class Stage1:
         self.G = Generator(self.net_config).to(self.device)
         self.E = Encoder(self.net_config).to(self.device)
         self.D = Discriminator(self.net_config).to(self.device)
+        self.candidates = torch.nn.ModuleList(
+            [coarse_head(self.net_config) for _ in range(config.mi_heads - 1)]
+        ).to(self.device)
+        # Running mutual loss of the encoder's coarse head (0) and of each candidate (1...).
+        self.head_losses = torch.zeros(config.mi_heads, dtype=torch.float64)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         self.E_ema = copy.deepcopy(self.E).requires_grad_(False).eval()
+        self.candidates_ema = copy.deepcopy(self.candidates).requires_grad_(False).eval()
         self.opt_ge = torch.optim.Adam(
-            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS, fused=True
+            [*self.G.parameters(), *self.E.parameters(), *self.candidates.parameters()],
+            lr=config.lr,
+            betas=BETAS,
+            fused=True,
         )
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS, fused=True)
 
@@ -109,7 +126,10 @@ class Stage1:
             encoder_in["x_aug"] = self._augment(partner)
         if reciprocal:
             encoder_in["fake"] = fake
-        coarse_all, fine_all = self.E(torch.cat(list(encoder_in.values())))
+        choosing = len(self.candidates) > 0 and step < self.config.mi_warmup
+        coarse_all, fine_all, *head_input = self.E(
+            torch.cat(list(encoder_in.values())), with_coarse_input=choosing
+        )
         coarse = dict(zip(encoder_in, coarse_all.split(n), strict=True))
         fine = dict(zip(encoder_in, fine_all.split(n), strict=True))
         e_c, e_f = coarse["x"], fine["x"]
@@ -147,25 +167,51 @@ class Stage1:
         if augmented:
             a_c = coarse["x_aug"]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
-            terms["mutual"] = (
-                cfg.w_mutual,
-                losses.mutual_information_loss(
-                    losses.code_probs(e_c, cfg.mi_sharpness),
-                    losses.code_probs(a_c, cfg.mi_sharpness),
-                ),
-            )
+            terms["mutual"] = (cfg.w_mutual, self._mutual(e_c, a_c, cfg.mi_sharpness))
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
+        if choosing:
+            pairs = head_input[0][: 2 * n]  # x and its augmentation
+            head_mi = [
+                self._mutual(*head(pairs).chunk(2), cfg.mi_sharpness) for head in self.candidates
+            ]
+            terms["candidates"] = (cfg.w_mutual, torch.stack(head_mi).sum())
         for key, (weight, value) in terms.items():
             if weight > 0:
                 total = total + weight * value
             logs[key] = value.item()
         self.opt_ge.zero_grad(set_to_none=True)
         total.backward()
-        dist.sync_gradients([*self.G.parameters(), *self.E.parameters()])
+        dist.sync_gradients(self.opt_ge.param_groups[0]["params"])
         self.opt_ge.step()
+        if choosing:
+            current = torch.stack([terms["mutual"][1], *head_mi]).detach().double().cpu()
+            self.head_losses.lerp_(current, 1 - HEAD_LOSS_DECAY)
+            if step == self.config.mi_warmup - 1:
+                logs["coarse_head"] = float(self._choose_coarse_head())
         self._update_ema(step)
         return logs
+
+    @staticmethod
+    def _mutual(a: torch.Tensor, b: torch.Tensor, sharpness: float) -> torch.Tensor:
+        """The mutual term of the coarse latents of paired views a, b (B, K)."""
+        return losses.mutual_information_loss(
+            losses.code_probs(a, sharpness), losses.code_probs(b, sharpness)
+        )
+
+    @torch.no_grad()
+    def _choose_coarse_head(self) -> int:
+        """Make the head with the lowest running mutual loss (averaged over ranks, so every
+        rank picks the same) the encoder's coarse head, live and EMA; its index (0: the
+        encoder's own). The optimiser forgets the replaced head's moments."""
+        mean = dist.mean_over_ranks({str(i): v for i, v in enumerate(self.head_losses.tolist())})
+        best = min(range(len(mean)), key=lambda i: mean[str(i)])
+        if best > 0:
+            self.E.coarse.load_state_dict(self.candidates[best - 1].state_dict())
+            self.E_ema.coarse.load_state_dict(self.candidates_ema[best - 1].state_dict())
+            for p in self.E.coarse.parameters():
+                self.opt_ge.state.pop(p, None)
+        return best
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config
@@ -184,7 +230,8 @@ class Stage1:
         # Warm-up (decay (1 + step) / (10 + step) until it reaches `ema`) so that short runs
         # are not dominated by the random initial weights.
         decay = min(self.config.ema, (1 + step) / (10 + step))
-        for net, ema in ((self.G, self.G_ema), (self.E, self.E_ema)):
+        pairs = ((self.G, self.G_ema), (self.E, self.E_ema), (self.candidates, self.candidates_ema))
+        for net, ema in pairs:
             for p, q in zip(net.parameters(), ema.parameters(), strict=True):
                 q.lerp_(p, 1 - decay)
             # Buffers are the spectral-norm power-iteration vectors: the EMA copy runs in eval
@@ -199,13 +246,17 @@ class Stage1:
         return [self.opt_ge, self.opt_d]
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights of G, E, D and the EMA copies, and both optimiser states."""
+        """Weights of G, E, D, the candidate coarse heads and the EMA copies, the heads'
+        running losses, and both optimiser states."""
         return {
             "G": self.G.state_dict(),
             "E": self.E.state_dict(),
             "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict(),
             "E_ema": self.E_ema.state_dict(),
+            "candidates": self.candidates.state_dict(),
+            "candidates_ema": self.candidates_ema.state_dict(),
+            "head_losses": self.head_losses.clone(),
             "opt_ge": self.opt_ge.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
@@ -213,6 +264,10 @@ class Stage1:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key in ("G", "E", "D", "G_ema", "E_ema"):
             getattr(self, key).load_state_dict(state[key], strict=True)
+        # Checkpoints from before `mi_heads` existed hold no candidates (as with mi_heads 1).
+        self.candidates.load_state_dict(state.get("candidates", {}), strict=True)
+        self.candidates_ema.load_state_dict(state.get("candidates_ema", {}), strict=True)
+        self.head_losses.copy_(state.get("head_losses", self.head_losses))
         self.opt_ge.load_state_dict(state["opt_ge"])
         self.opt_d.load_state_dict(state["opt_d"])
 
