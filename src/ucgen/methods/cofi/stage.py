@@ -185,7 +185,11 @@ class Stage1:
         dist.sync_gradients(self.opt_ge.param_groups[0]["params"])
         self.opt_ge.step()
         if choosing:
-            current = torch.stack([terms["mutual"][1], *head_mi]).detach().double().cpu()
+            # Over the global batch, so that every rank keeps the same running losses.
+            mean = dist.mean_over_ranks(
+                {str(i): v.item() for i, v in enumerate([terms["mutual"][1], *head_mi])}
+            )
+            current = torch.tensor([mean[str(i)] for i in range(len(mean))], dtype=torch.float64)
             self.head_losses.lerp_(current, 1 - HEAD_LOSS_DECAY)
             if step == self.config.mi_warmup - 1:
                 logs["coarse_head"] = float(self._choose_coarse_head())
@@ -201,11 +205,10 @@ class Stage1:
 
     @torch.no_grad()
     def _choose_coarse_head(self) -> int:
-        """Make the head with the lowest running mutual loss (averaged over ranks, so every
-        rank picks the same) the encoder's coarse head, live and EMA; its index (0: the
-        encoder's own). The optimiser forgets the replaced head's moments."""
-        mean = dist.mean_over_ranks({str(i): v for i, v in enumerate(self.head_losses.tolist())})
-        best = min(range(len(mean)), key=lambda i: mean[str(i)])
+        """Make the head with the lowest running mutual loss the encoder's coarse head, live
+        and EMA; its index (0: the encoder's own). The optimiser forgets the replaced head's
+        moments."""
+        best = int(self.head_losses.argmin())
         if best > 0:
             self.E.coarse.load_state_dict(self.candidates[best - 1].state_dict())
             self.E_ema.coarse.load_state_dict(self.candidates_ema[best - 1].state_dict())
