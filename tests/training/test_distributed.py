@@ -120,3 +120,24 @@ def test_torchrun_tiny_preset_two_ranks(tmp_path):
     loss_one = next(r["loss"] for r in records("one") if "loss" in r)
     loss_two = next(r["loss"] for r in two if "loss" in r)
     assert abs(loss_two - loss_one) / loss_one < 0.25
+
+
+def test_torchrun_cofi_two_ranks_agree_after_both_stages(tmp_path):
+    """The HM-UNet is built after stage 1 drew rank-dependent noise; it must still start (and
+    end) the same on every rank, as must stage 1 with candidate coarse heads."""
+    argv = ["train", "--preset", "tiny", "--method", "cofi", "--runs-dir", str(tmp_path)]
+    argv += ["--no-progress", "--name", "two"]
+    for key in ("stage1.steps=4", "stage1.mi_warmup=2", "stage1.mi_heads=2", "diffusion.steps=2"):
+        argv += ["--set", key]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    launched = subprocess.run(
+        [*torchrun, "--nproc_per_node=2", "-m", "ucgen", *argv],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
+    checks = [r for r in map(json.loads, lines) if "rank_checksums" in r]
+    assert [r["stage"] for r in checks] == ["stage1", "diffusion"]
+    assert all(len(set(r["rank_checksums"])) == 1 for r in checks)

@@ -99,6 +99,22 @@ def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
     return dict(zip(keys, t.tolist(), strict=True))
 
 
+def broadcast_from_main(state: object) -> None:
+    """Copy rank 0's tensors of a (nested) state dict into every rank's, in place (as DDP does
+    with a module's weights when it is built): networks built from rank-dependent random
+    numbers start the same everywhere."""
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return
+    if isinstance(state, torch.Tensor):
+        dist.broadcast(state, src=0)
+    elif isinstance(state, dict):
+        for key in sorted(state, key=str):
+            broadcast_from_main(state[key])
+    elif isinstance(state, list | tuple):
+        for item in state:
+            broadcast_from_main(item)
+
+
 def rank_checksums(state: object) -> list[str]:
     """A checksum of a (nested) state dict on every rank, gathered on all ranks: after a
     synchronised step they must all be equal."""

@@ -78,6 +78,8 @@ def train_stage(
     if step >= stage.total_steps:
         return step
     if latest is None:
+        # The driver builds later stages after earlier ones drew rank-dependent noise.
+        dist.broadcast_from_main(stage.state_dict())
         # A stream of its own per rank: not `seed` itself, which the driver used to build the
         # networks. Replaying the initialisation's random numbers as training noise gave
         # Fashion-MNIST codes ~0.04 lower NMI (bench/stage1_results.md, session 5).
