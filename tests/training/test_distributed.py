@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 from ucgen.config import load_config
 from ucgen.data import ImageDataset
 from ucgen.io.runs import Run
-from ucgen.training.distributed import finish
+from ucgen.training.distributed import finish, rank_checksums
 from ucgen.training.loop import LoopSettings, train_stage
 
 from .toy_stage import ToyStage
@@ -141,3 +141,16 @@ def test_torchrun_cofi_two_ranks_agree_after_both_stages(tmp_path):
     checks = [r for r in map(json.loads, lines) if "rank_checksums" in r]
     assert [r["stage"] for r in checks] == ["stage1", "diffusion"]
     assert all(len(set(r["rank_checksums"])) == 1 for r in checks)
+
+
+def test_rank_checksum_tells_states_apart():
+    """The 2-rank tests rely on equal checksums meaning equal states."""
+    state = {"net": {"w": torch.ones(3), "b": torch.zeros(2)}, "opt": [{"step": 4}]}
+    same = {"opt": [{"step": 4}], "net": {"b": torch.zeros(2), "w": torch.ones(3)}}
+    assert rank_checksums(state) == rank_checksums(same)  # key order does not matter
+    for changed in (
+        {**state, "net": {"w": torch.tensor([1.0, 1.0, 2.0]), "b": torch.zeros(2)}},
+        {**state, "opt": [{"step": 5}]},
+        {**state, "net": {"w": torch.zeros(2), "b": torch.ones(3)}},  # values swapped
+    ):
+        assert rank_checksums(changed) != rank_checksums(state)

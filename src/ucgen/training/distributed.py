@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.distributed as dist
@@ -105,41 +105,40 @@ def broadcast_from_main(state: object) -> None:
     numbers start the same everywhere."""
     if not dist.is_initialized() or dist.get_world_size() == 1:
         return
-    if isinstance(state, torch.Tensor):
-        dist.broadcast(state, src=0)
-    elif isinstance(state, dict):
-        for key in sorted(state, key=str):
-            broadcast_from_main(state[key])
-    elif isinstance(state, list | tuple):
-        for item in state:
-            broadcast_from_main(item)
+    for _, leaf in _leaves(state):
+        if isinstance(leaf, torch.Tensor):
+            dist.broadcast(leaf, src=0)
 
 
 def rank_checksums(state: object) -> list[str]:
     """A checksum of a (nested) state dict on every rank, gathered on all ranks: after a
     synchronised step they must all be equal."""
     digest = hashlib.sha256()
-
-    def visit(x: object) -> None:
-        if isinstance(x, torch.Tensor):
-            digest.update(x.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy())
-        elif isinstance(x, dict):
-            for key in sorted(x, key=str):
-                digest.update(str(key).encode())
-                visit(x[key])
-        elif isinstance(x, list | tuple):
-            for item in x:
-                visit(item)
+    for key, leaf in _leaves(state):
+        digest.update(key.encode())
+        if isinstance(leaf, torch.Tensor):
+            digest.update(leaf.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy())
         else:
-            digest.update(repr(x).encode())
-
-    visit(state)
+            digest.update(repr(leaf).encode())
     mine = digest.hexdigest()[:16]
     if not dist.is_initialized():
         return [mine]
     every: list[str | None] = [None] * dist.get_world_size()
     dist.all_gather_object(every, mine)
     return [str(c) for c in every]
+
+
+def _leaves(state: object, path: str = "") -> Iterator[tuple[str, object]]:
+    """(path, leaf) of every leaf of a nested state dict, in the same order on every rank
+    (dict keys sorted)."""
+    if isinstance(state, dict):
+        for key in sorted(state, key=str):
+            yield from _leaves(state[key], f"{path}/{key}")
+    elif isinstance(state, list | tuple):
+        for i, item in enumerate(state):
+            yield from _leaves(item, f"{path}/{i}")
+    else:
+        yield path, state
 
 
 def barrier() -> None:
