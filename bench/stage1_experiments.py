@@ -24,6 +24,7 @@ from ucgen.data import ImageDataset, load_dataset
 from ucgen.evaluation import semantic
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
+from ucgen.methods.cofi.teacher import AutoencoderStage, ManifoldTeacher, fit_teacher
 from ucgen.report.grid import save_grid
 from ucgen.training.loop import batch_indices
 from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
@@ -60,6 +61,35 @@ def evaluate(stage: Stage1, test: ImageDataset, n_gen: int = 2000) -> dict[str, 
     }
 
 
+def train_teacher(
+    config: Stage1Config, x_all: torch.Tensor, test: ImageDataset, seed: int, precision: str
+) -> ManifoldTeacher:
+    """The coarse teacher as `ucgen train` fits it (batches drawn with replacement); prints
+    its own codes' metrics on the test split."""
+    start = time.time()
+    _, c, h, _ = x_all.shape
+    stage = AutoencoderStage(config.teacher_steps, c, h)
+    rng = np.random.default_rng([seed, 1])
+    for step in range(config.teacher_steps):
+        with precision_scope(precision, torch.device("cpu")):
+            batch = x_all[rng.integers(0, len(x_all), stage.batch_size)]
+            logs = stage.train_step(batch, None, step)
+    trained = time.time() - start
+    teacher = fit_teacher(stage.model, x_all, config.bits, seed)
+    codes = teacher.code(test.tensors()).numpy()
+    row = {
+        "teacher": True,
+        "autoencoder_sec": round(trained),
+        "sec": round(time.time() - start),
+        "reconstruction": round(logs["reconstruction"], 4),
+        "nmi": round(semantic.nmi(codes, test.labels), 4),
+        "purity": round(semantic.purity(codes, test.labels), 4),
+        "max_share": round(float(np.bincount(codes).max() / len(codes)), 4),
+    }
+    print(json.dumps(row), flush=True)
+    return teacher
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default="digits", help="digits | fmnist | a registered name")
@@ -94,7 +124,10 @@ def main() -> None:
     train = load(args.data, "train", args.resolution)
     test = load(args.data, "test", args.resolution)
     x_all = train.tensors()
-    stage = Stage1(config, train.channels, train.resolution, images=x_all)
+    teacher = None
+    if config.teacher_steps > 0:
+        teacher = train_teacher(config, x_all, test, args.seed, args.precision)
+    stage = Stage1(config, train.channels, train.resolution, images=x_all, teacher=teacher)
     apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     print(
         json.dumps(

@@ -49,6 +49,17 @@ def test_resume_of_a_finished_run_changes_no_weights(run, capsys):
     assert len((run / "metrics.jsonl").read_text().splitlines()) == steps  # nothing trained
 
 
+def test_a_run_with_the_coarse_teacher_trains_it_first_and_resumes_unchanged(tmp_path):
+    run = train_tiny(tmp_path, "cofi", "--set", "stage1.teacher_steps=3", name="taught")
+    logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in logs if row["stage"] == "autoencoder"][-1] == 3
+    assert all("teacher" in row for row in logs if row["stage"] == "stage1")
+    assert (run / "checkpoints" / "teacher" / "model.safetensors").is_file()
+    before = weights(run)
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert weights(run) == before
+
+
 @pytest.mark.parametrize(
     "option", [["--preset", "tiny"], ["--method", "uncond"], ["--data", "digits"]]
 )

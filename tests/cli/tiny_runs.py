@@ -23,11 +23,13 @@ FAST = [
 ]
 
 
-def train_tiny(runs_dir: Path, method: str) -> Path:
-    """Train a tiny `method` run on shapes (16x16 RGB) through the CLI; its folder."""
-    argv = ["train", "--preset", "tiny", "--method", method, "--name", method]
-    assert main([*argv, "--runs-dir", str(runs_dir), "--no-progress", *FAST]) == 0
-    return runs_dir / method
+def train_tiny(runs_dir: Path, method: str, *extra: str, name: str | None = None) -> Path:
+    """Train a tiny `method` run on shapes (16x16 RGB) through the CLI, with `extra`
+    arguments; its folder (`name`, default the method's)."""
+    name = name or method
+    argv = ["train", "--preset", "tiny", "--method", method, "--name", name]
+    assert main([*argv, "--runs-dir", str(runs_dir), "--no-progress", *FAST, *extra]) == 0
+    return runs_dir / name
 
 
 def error_line(capsys: pytest.CaptureFixture[str]) -> str:

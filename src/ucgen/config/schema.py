@@ -69,6 +69,11 @@ class Stage1Config:
     # The second view of the mutual and augmentation terms: an augmentation of the image itself
     # (0) or of one of its this many nearest training images (ucgen.methods.cofi.neighbours).
     mi_neighbours: int = 0
+    # The coarse teacher (ucgen.methods.cofi.teacher): train its autoencoder this many steps
+    # (0: no teacher), cluster the training images on the manifold of its embedding, and
+    # have the bits of E(x) learn each image's teacher code with weight `w_teacher`.
+    teacher_steps: int = 0
+    w_teacher: float = 1.0
     # The first this many steps train the encoder on the mutual (and balance) term alone: codes
     # form from invariance before the GAN terms tie them to what G renders most easily.
     mi_warmup: int = 0
@@ -96,7 +101,7 @@ class Stage1Config:
             "w_balance",
             "w_mutual",
         )
-        for key in weights:
+        for key in (*weights, "w_teacher"):
             value = getattr(self, key)
             _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
         _require(
@@ -131,9 +136,17 @@ class Stage1Config:
             f"must be >= 0, got {self.mi_neighbours}",
         )
         _require(
-            self.mi_warmup == 0 or (self.mi_warmup > 0 and self.w_mutual > 0),
+            self.teacher_steps >= 0,
+            "stage1.teacher_steps",
+            f"must be >= 0, got {self.teacher_steps}",
+        )
+        teaching = self.teacher_steps > 0 and self.w_teacher > 0
+        _require(
+            self.mi_warmup == 0 or (self.mi_warmup > 0 and (self.w_mutual > 0 or teaching)),
             "stage1.mi_warmup",
-            f"must be >= 0 and needs w_mutual > 0, got {self.mi_warmup} (w_mutual {self.w_mutual})",
+            f"must be >= 0 and needs w_mutual > 0 or a teacher, got {self.mi_warmup} "
+            f"(w_mutual {self.w_mutual}, teacher_steps {self.teacher_steps}, "
+            f"w_teacher {self.w_teacher})",
         )
         _require(
             self.mi_heads >= 1 and (self.mi_heads == 1 or self.mi_warmup > 0),

@@ -4,7 +4,9 @@
     condition sampler : i.i.d. Gaussian prior (no label prior, no number of classes)
     pixel generator   : HM-UNet, trained on the encoder's conditions of real images
 
-Its one semantic stage is adversarial semantic reciprocal learning (`Stage1`). The stage-1
+Its semantic stages: with `stage1.teacher_steps`, the coarse teacher's autoencoder
+(`ucgen.methods.cofi.teacher`), whose clustering is fitted once it has trained; then adversarial
+semantic reciprocal learning (`Stage1`), whose bits learn the teacher's codes. The stage-1
 generator is kept as a second pixel generator ("stage1"), the GAN baseline of the method.
 """
 
@@ -20,11 +22,17 @@ import torch
 from ucgen.config import Config
 from ucgen.data import ImageDataset
 from ucgen.errors import UcgenError
-from ucgen.io.checkpoint import load_component
+from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
 from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
+from ucgen.methods.cofi.teacher import (
+    AutoencoderStage,
+    ManifoldTeacher,
+    TeacherConfig,
+    fit_teacher,
+)
 from ucgen.methods.method import Parts
 from ucgen.methods.parts import Condition
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
@@ -33,6 +41,7 @@ from ucgen.training.checkpoints import final_components
 from ucgen.training.stage import TrainingStage
 
 PARTS_FOLDER = "cofi-parts"
+TEACHER_FOLDER = "teacher"
 PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by sample.prior
 
 
@@ -91,8 +100,32 @@ class CoFiUCGen:
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Iterator[TrainingStage]:
         c, h, _ = data.shape
+        teacher = None
+        if config.stage1.teacher_steps > 0:
+            autoencoder = AutoencoderStage(config.stage1.teacher_steps, c, h, device)
+            yield autoencoder
+            teacher = self._teacher(config, autoencoder, data, checkpoints / TEACHER_FOLDER)
         images = data.tensors() if config.stage1.mi_neighbours > 0 else None
-        yield Stage1(config.stage1, channels=c, resolution=h, device=device, images=images)
+        yield Stage1(
+            config.stage1, channels=c, resolution=h, device=device, images=images, teacher=teacher
+        )
+
+    @staticmethod
+    def _teacher(
+        config: Config, autoencoder: AutoencoderStage, data: ImageDataset, folder: Path
+    ) -> ManifoldTeacher:
+        """The teacher fitted on the trained autoencoder, or the one a resumed run already
+        fitted (stage 1 may have learned its codes). Rank 0 fits it; every rank loads it."""
+        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
+        if not (folder / CONFIG_NAME).is_file():
+            if dist.is_main():
+                images = data.tensors().to(autoencoder.device)
+                teacher = fit_teacher(
+                    autoencoder.model, images, config.stage1.bits, config.train.seed
+                )
+                save_component(teacher, teacher.config, folder)
+            dist.barrier()
+        return load_component(ManifoldTeacher, TeacherConfig, folder).to(autoencoder.device)
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device

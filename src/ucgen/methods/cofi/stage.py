@@ -3,9 +3,11 @@
 Each step: one discriminator update on a real pair (x, E(x)) and a generated pair (G(z), z),
 then one joint G+E update on the adversarial and reciprocal losses of
 `ucgen.methods.cofi.losses`, then an EMA update of G and E. During the first
-`mi_warmup` steps only the encoder trains, on the mutual (and balance) term, with
+`mi_warmup` steps only the encoder trains, on the teacher, mutual and balance terms, with
 `mi_heads - 1` candidate coarse heads beside its own; at the end of the warm-up the head
-with the lowest running mutual loss becomes the encoder's. Labels are never used.
+with the lowest running mutual loss becomes the encoder's. With a coarse teacher
+(`ucgen.methods.cofi.teacher`), the bits of every real image and its augmentation also learn
+the teacher's code of the image. Labels are never used.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
 from ucgen.methods.cofi.neighbours import PixelNeighbours
+from ucgen.methods.cofi.teacher import ManifoldTeacher
 from ucgen.models.stage1 import (
     Discriminator,
     Encoder,
@@ -44,7 +47,8 @@ class Stage1:
     """Generator, encoder, joint discriminator, their EMA copies and optimisers.
 
     channels, resolution: of the training images (B, C, H, W) in [-1, 1]; images: the
-    training set, where `mi_neighbours` pairs images with their neighbours in it.
+    training set, where `mi_neighbours` pairs images with their neighbours in it; teacher:
+    the coarse teacher whose codes the bits learn (weight `w_teacher`), if any.
     """
 
     name = "stage1"
@@ -56,8 +60,10 @@ class Stage1:
         resolution: int,
         device: torch.device | str = "cpu",
         images: torch.Tensor | None = None,
+        teacher: ManifoldTeacher | None = None,
     ) -> None:
         config.check()
+        self.teacher = None if teacher is None else teacher.to(device)
         self.neighbours = None
         if config.mi_neighbours > 0:
             if images is None:
@@ -168,6 +174,13 @@ class Stage1:
             a_c = coarse["x_aug"]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
             terms["mutual"] = (cfg.w_mutual, self._mutual(e_c, a_c, cfg.mi_sharpness))
+        if self.teacher is not None and cfg.w_teacher > 0:
+            target = id_bits(self.teacher.code(x), cfg.bits).to(e_c)
+            views = [e_c, coarse["x_aug"]] if augmented else [e_c]
+            taught = [
+                losses.bit_loss(cfg.mi_sharpness * v / losses.code_scale(v), target) for v in views
+            ]
+            terms["teacher"] = (cfg.w_teacher, sum(taught) / len(taught))
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
         if choosing:

@@ -1,0 +1,131 @@
+"""The coarse teacher: its autoencoder learns, its clustering finds kinds that are plain to
+see, it answers the same after a save and load, and stage 1's bits learn its codes."""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import normalized_mutual_info_score
+
+from ucgen.config.schema import Stage1Config
+from ucgen.errors import ConfigError, UcgenError
+from ucgen.io.checkpoint import load_component, save_component
+from ucgen.methods.cofi.bitcodes import bit_ids
+from ucgen.methods.cofi.stage import Stage1
+from ucgen.methods.cofi.teacher import (
+    AutoencoderStage,
+    ManifoldTeacher,
+    TeacherConfig,
+    fit_teacher,
+)
+
+
+def four_kinds(n: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """n images (N, 1, 8, 8) of four kinds: a bar in one of four places, with noise."""
+    g = torch.Generator().manual_seed(seed)
+    kind = torch.arange(n) % 4
+    x = torch.full((n, 1, 8, 8), -1.0)
+    for k in range(4):
+        rows = kind == k
+        x[rows, :, 2 * k : 2 * k + 2, :] = 1.0
+    return (x + 0.3 * torch.randn(x.shape, generator=g)).clamp(-1, 1), kind.numpy()
+
+
+def trained_autoencoder(images: torch.Tensor, steps: int = 150) -> AutoencoderStage:
+    torch.manual_seed(0)
+    stage = AutoencoderStage(steps, channels=1, resolution=8)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(steps):
+        stage.train_step(images[torch.randint(0, len(images), (64,), generator=gen)], None, step)
+    return stage
+
+
+@pytest.fixture(scope="module")
+def data():
+    return four_kinds(400)
+
+
+@pytest.fixture(scope="module")
+def autoencoder(data):
+    return trained_autoencoder(data[0])
+
+
+@pytest.fixture(scope="module")
+def teacher(autoencoder, data):
+    return fit_teacher(autoencoder.model, data[0], bits=2, seed=0)
+
+
+def test_autoencoder_reconstruction_falls(data):
+    images = data[0]
+    untrained = AutoencoderStage(0, channels=1, resolution=8)
+    before = untrained.train_step(images[:64], None, 0)["reconstruction"]
+    after = trained_autoencoder(images).train_step(images[:64], None, 0)["reconstruction"]
+    assert after < 0.3 * before
+    preview = trained_autoencoder(images, steps=1).preview(torch.Generator())
+    assert preview.shape == (16, 8, 8, 1) and preview.dtype == np.uint8
+
+
+def test_teacher_codes_find_the_kinds(teacher, data):
+    images, kind = data
+    assert normalized_mutual_info_score(kind, teacher.codes.numpy()) > 0.9
+    test, test_kind = four_kinds(200, seed=1)
+    assert normalized_mutual_info_score(test_kind, teacher.code(test).numpy()) > 0.9
+    # A training image's nearest image is itself, and its neighbours are of its kind.
+    assert torch.equal(teacher.code(images), teacher.codes)
+
+
+def test_teacher_is_deterministic_and_survives_save_and_load(teacher, autoencoder, data, tmp_path):
+    again = fit_teacher(autoencoder.model, data[0], bits=2, seed=0)
+    assert torch.equal(again.codes, teacher.codes)
+    save_component(teacher, teacher.config, tmp_path / "teacher")
+    loaded = load_component(ManifoldTeacher, TeacherConfig, tmp_path / "teacher")
+    test, _ = four_kinds(50, seed=2)
+    assert torch.equal(loaded.code(test), teacher.code(test))
+
+
+def test_teacher_needs_enough_images(autoencoder, data):
+    with pytest.raises(UcgenError, match="more than 16 training images to cluster into 16 codes"):
+        fit_teacher(autoencoder.model, data[0][:10], bits=4, seed=0)
+
+
+def test_teacher_without_umap_says_what_to_install(autoencoder, data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)  # import umap now raises ImportError
+    with pytest.raises(UcgenError, match="pip install umap-learn"):
+        fit_teacher(autoencoder.model, data[0], bits=2, seed=0)
+
+
+def test_stage1_bits_learn_the_teachers_codes(data):
+    """Only the teacher term (and the warm-up's encoder-only training): the encoder's codes
+    must come to match the teacher's, which an untrained encoder's do not."""
+    images, kind = data
+    teacher = ManifoldTeacher(
+        TeacherConfig({"pixels": 64, "hidden": [8], "embed_dim": 4}, 400, bits=2, votes=1)
+    )
+    teacher.points.copy_(teacher.embed(images))
+    teacher.codes.copy_(torch.from_numpy(kind))  # knows the kinds of the training images
+    torch.manual_seed(0)
+    config = Stage1Config(
+        bits=2, fine_dim=4, width=8, batch_size=32, lr=1e-3, w_mutual=0.0, mi_warmup=200
+    )
+    config.teacher_steps = 1  # what makes the warm-up legal without the mutual term
+    stage = Stage1(config, channels=1, resolution=8, teacher=teacher)
+
+    def agreement() -> float:
+        with torch.no_grad():
+            return float((bit_ids(stage.E(images)[0]) == teacher.code(images)).float().mean())
+
+    assert agreement() < 0.6
+    gen = torch.Generator().manual_seed(0)
+    for step in range(200):
+        logs = stage.train_step(images[torch.randint(0, 400, (32,), generator=gen)], None, step)
+    assert "teacher" in logs and "adv" not in logs  # the warm-up trains the encoder alone
+    assert agreement() > 0.95
+
+
+def test_warmup_needs_a_signal():
+    with pytest.raises(ConfigError, match="needs w_mutual > 0 or a teacher"):
+        Stage1Config(w_mutual=0.0, mi_warmup=10).check()
+    Stage1Config(w_mutual=0.0, mi_warmup=10, teacher_steps=5).check()
+    with pytest.raises(ConfigError, match="stage1.teacher_steps: must be >= 0"):
+        Stage1Config(teacher_steps=-1).check()
