@@ -125,7 +125,8 @@ class Stage1:
         z_c, z_f = self._prior(n)
         reciprocal = cfg.w_bit > 0 or cfg.w_fine > 0
         fake = self.G(z_c, z_f) if reciprocal or cfg.w_adv > 0 else None
-        augmented = cfg.w_augment > 0 or cfg.w_mutual > 0
+        taught = self.teacher is not None and cfg.w_teacher > 0
+        augmented = cfg.w_augment > 0 or cfg.w_mutual > 0 or taught
         encoder_in = {"x": x}
         if augmented:
             partner = x if self.neighbours is None else self.neighbours.sample(x)
@@ -174,13 +175,11 @@ class Stage1:
             a_c = coarse["x_aug"]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
             terms["mutual"] = (cfg.w_mutual, self._mutual(e_c, a_c, cfg.mi_sharpness))
-        if self.teacher is not None and cfg.w_teacher > 0:
+        if taught:
             target = id_bits(self.teacher.code(x), cfg.bits).to(e_c)
-            views = [e_c, coarse["x_aug"]] if augmented else [e_c]
-            taught = [
-                losses.bit_loss(cfg.mi_sharpness * v / losses.code_scale(v), target) for v in views
-            ]
-            terms["teacher"] = (cfg.w_teacher, sum(taught) / len(taught))
+            # Both views in the unit of their codes' scale, as the bit consistency term reads.
+            unit = [cfg.mi_sharpness * v / losses.code_scale(v) for v in (e_c, coarse["x_aug"])]
+            terms["teacher"] = (cfg.w_teacher, sum(losses.bit_loss(u, target) for u in unit) / 2)
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
         if choosing:

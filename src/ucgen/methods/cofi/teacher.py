@@ -180,6 +180,7 @@ def fit_teacher(
     teacher.autoencoder.load_state_dict(autoencoder.state_dict())
     teacher.to(images.device)
     points = teacher.embed(images)
+    threads = torch.get_num_threads()  # numba's parallel code sets torch's to the core count
     reducer = umap.UMAP(
         n_neighbors=min(UMAP_NEIGHBOURS, n - 1),
         n_components=UMAP_DIMS,
@@ -191,6 +192,7 @@ def fit_teacher(
         warnings.simplefilter("ignore")  # UMAP's notes on random_state and n_jobs
         manifold = reducer.fit_transform(points.cpu().numpy())
     clusters = KMeans(2**bits, n_init=4, random_state=seed).fit_predict(manifold)
+    torch.set_num_threads(threads)
     teacher.points.copy_(points)
     teacher.codes.copy_(torch.from_numpy(clusters.astype(np.int64)))
     return teacher
