@@ -76,16 +76,30 @@ def test_teacher_codes_find_the_kinds(teacher, data):
 
 
 def test_teacher_is_deterministic_and_survives_save_and_load(teacher, autoencoder, data, tmp_path):
-    torch.set_num_threads(1)  # as tests/conftest.py set it
     again = fit_teacher(autoencoder.model, data[0], bits=2, seed=0)
     assert torch.equal(again.codes, teacher.codes)
-    # UMAP's numba code sets torch's thread count to the core count; training after it on
-    # a loaded machine then ran ~2x slower. The fit puts it back.
-    assert torch.get_num_threads() == 1
     save_component(teacher, teacher.config, tmp_path / "teacher")
     loaded = load_component(ManifoldTeacher, TeacherConfig, tmp_path / "teacher")
     test, _ = four_kinds(50, seed=2)
     assert torch.equal(loaded.code(test), teacher.code(test))
+
+
+def test_teacher_fit_keeps_torchs_thread_count(autoencoder, data, monkeypatch):
+    """The first parallel call of UMAP's numba code sets torch's thread count to the core
+    count (two 1-thread Fashion-MNIST benches then each ran a second busy thread, ~2x
+    slower); the fit puts it back, whatever UMAP did."""
+    import umap
+
+    fit_transform = umap.UMAP.fit_transform
+
+    def meddling(self, *args, **kwargs):
+        torch.set_num_threads(2)
+        return fit_transform(self, *args, **kwargs)
+
+    monkeypatch.setattr(umap.UMAP, "fit_transform", meddling)
+    torch.set_num_threads(1)  # as tests/conftest.py set it
+    fit_teacher(autoencoder.model, data[0], bits=2, seed=0)
+    assert torch.get_num_threads() == 1
 
 
 def test_teacher_needs_enough_images(autoencoder, data):
