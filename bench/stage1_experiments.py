@@ -22,9 +22,15 @@ import torch
 from ucgen.config.schema import Stage1Config
 from ucgen.data import ImageDataset, load_dataset
 from ucgen.evaluation import semantic
+from ucgen.io.checkpoint import load_component, save_component
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
 from ucgen.methods.cofi.stage import Stage1
-from ucgen.methods.cofi.teacher import AutoencoderStage, ManifoldTeacher, fit_teacher
+from ucgen.methods.cofi.teacher import (
+    AutoencoderStage,
+    ManifoldTeacher,
+    TeacherConfig,
+    fit_teacher,
+)
 from ucgen.report.grid import save_grid
 from ucgen.training.loop import batch_indices
 from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
@@ -62,26 +68,34 @@ def evaluate(stage: Stage1, test: ImageDataset, n_gen: int = 2000) -> dict[str, 
 
 
 def train_teacher(
-    config: Stage1Config, x_all: torch.Tensor, test: ImageDataset, seed: int, precision: str
+    config: Stage1Config,
+    x_all: torch.Tensor,
+    test: ImageDataset,
+    seed: int,
+    precision: str,
+    folder: Path | None,
 ) -> ManifoldTeacher:
-    """The coarse teacher as `ucgen train` fits it (batches drawn with replacement); prints
-    its own codes' metrics on the test split."""
+    """The coarse teacher as `ucgen train` fits it (batches drawn with replacement), or the
+    one saved in `folder` by an earlier run with the same settings; prints its own codes'
+    metrics on the test split."""
     start = time.time()
-    _, c, h, _ = x_all.shape
-    stage = AutoencoderStage(config.teacher_steps, c, h)
-    rng = np.random.default_rng([seed, 1])
-    for step in range(config.teacher_steps):
-        with precision_scope(precision, torch.device("cpu")):
-            batch = x_all[rng.integers(0, len(x_all), stage.batch_size)]
-            logs = stage.train_step(batch, None, step)
-    trained = time.time() - start
-    teacher = fit_teacher(stage.model, x_all, config.bits, seed)
+    if folder is not None and (folder / "config.json").is_file():
+        teacher = load_component(ManifoldTeacher, TeacherConfig, folder)
+    else:
+        _, c, h, _ = x_all.shape
+        stage = AutoencoderStage(config.teacher_steps, c, h)
+        rng = np.random.default_rng([seed, 1])
+        for step in range(config.teacher_steps):
+            with precision_scope(precision, torch.device("cpu")):
+                batch = x_all[rng.integers(0, len(x_all), stage.batch_size)]
+                stage.train_step(batch, None, step)
+        teacher = fit_teacher(stage.model, x_all, config.bits, seed)
+        if folder is not None:
+            save_component(teacher, teacher.config, folder)
     codes = teacher.code(test.tensors()).numpy()
     row = {
         "teacher": True,
-        "autoencoder_sec": round(trained),
         "sec": round(time.time() - start),
-        "reconstruction": round(logs["reconstruction"], 4),
         "nmi": round(semantic.nmi(codes, test.labels), 4),
         "purity": round(semantic.purity(codes, test.labels), 4),
         "max_share": round(float(np.bincount(codes).max() / len(codes)), 4),
@@ -103,6 +117,12 @@ def main() -> None:
         "--precision", choices=["fp32", "bf16"], default="bf16", help="as train.precision"
     )
     ap.add_argument("--out", default=None, help="folder for the preview grid and the model")
+    ap.add_argument(
+        "--teacher-cache",
+        type=Path,
+        default=None,
+        help="folder to load the coarse teacher from, or to save it in once fitted",
+    )
     ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
     ap.add_argument(
         "--order",
@@ -126,7 +146,7 @@ def main() -> None:
     x_all = train.tensors()
     teacher = None
     if config.teacher_steps > 0:
-        teacher = train_teacher(config, x_all, test, args.seed, args.precision)
+        teacher = train_teacher(config, x_all, test, args.seed, args.precision, args.teacher_cache)
     stage = Stage1(config, train.channels, train.resolution, images=x_all, teacher=teacher)
     apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     print(
