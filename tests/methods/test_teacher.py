@@ -147,3 +147,33 @@ def test_warmup_needs_a_signal():
     Stage1Config(w_mutual=0.0, mi_warmup=10, teacher_steps=5).check()
     with pytest.raises(ConfigError, match="stage1.teacher_steps: must be >= 0"):
         Stage1Config(teacher_steps=-1).check()
+
+
+def test_frozen_codes_stay_as_the_warmup_left_them(data):
+    """With `freeze_codes`, the joint game after the warm-up trains G, D and E's fine head;
+    E's trunk and coarse head (hence every image's bit-code) do not move."""
+    images, _ = data
+    torch.manual_seed(0)
+    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=16, mi_warmup=2)
+    config.freeze_codes = True
+    stage = Stage1(config, channels=1, resolution=8)
+    for step in range(2):
+        stage.train_step(images[:16], None, step)
+    with torch.no_grad():
+        codes = stage.E_ema(images)[0]  # the EMA's codes are the ones frozen
+    stage.train_step(images[16:32], None, 2)
+    coarse = [p.clone() for p in [*stage.E.trunk.parameters(), *stage.E.coarse.parameters()]]
+    fine = [p.clone() for p in stage.E.fine.parameters()]
+    generator = [p.clone() for p in stage.G.parameters()]
+    for step in range(3, 6):
+        logs = stage.train_step(images[16:32], None, step)
+    assert "adv" in logs  # the game is on
+    after = [*stage.E.trunk.parameters(), *stage.E.coarse.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(coarse, after, strict=True))
+    with torch.no_grad():
+        assert torch.equal(stage.E(images)[0], codes)
+        assert torch.equal(stage.E_ema(images)[0], codes)
+    assert not all(torch.equal(a, b) for a, b in zip(fine, stage.E.fine.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(generator, stage.G.parameters(), strict=True))
+    with pytest.raises(ConfigError, match="stage1.freeze_codes: needs mi_warmup > 0"):
+        Stage1Config(freeze_codes=True).check()

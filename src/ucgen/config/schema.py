@@ -81,6 +81,9 @@ class Stage1Config:
     # one with the lowest mutual loss becomes the encoder's (IIC's sub-heads: a label-free
     # choice that sidesteps a head stuck with two kinds in one code).
     mi_heads: int = 1
+    # After the warm-up, the encoder's trunk and coarse head stop training: the bit-codes are
+    # what the warm-up made them, and the joint game trains G, D and E's fine head around them.
+    freeze_codes: bool = False
     # p(bit = +1) = sigmoid(sharpness * z_c / its batch RMS) in the mutual and bit terms.
     mi_sharpness: float = 4.0
     aug_shift: int = 2  # augmentation: random shifts of up to this many pixels
@@ -153,6 +156,11 @@ class Stage1Config:
             "stage1.mi_heads",
             f"must be >= 1, and > 1 needs mi_warmup > 0 (the heads are chosen at its end), "
             f"got {self.mi_heads} (mi_warmup {self.mi_warmup})",
+        )
+        _require(
+            not self.freeze_codes or self.mi_warmup > 0,
+            "stage1.freeze_codes",
+            "needs mi_warmup > 0 (the codes are frozen as the warm-up leaves them)",
         )
         _require(1 <= self.bits <= 12, "stage1.bits", f"must be in [1, 12], got {self.bits}")
         _require(

@@ -116,6 +116,12 @@ class Stage1:
         statistics), so batching changes nothing but speed.
         """
         cfg = self.config
+        frozen = cfg.freeze_codes and step >= cfg.mi_warmup
+        if frozen and step == cfg.mi_warmup:
+            self._freeze_codes()
+        for part in (self.E.trunk, self.E.coarse):
+            # eval mode stops the spectral norms' power iterations as well
+            part.requires_grad_(not frozen).train(not frozen)
         if step < cfg.mi_warmup:
             cfg = dataclasses.replace(
                 cfg, w_adv=0.0, w_bit=0.0, w_fine=0.0, w_complete=0.0, w_augment=0.0
@@ -214,6 +220,14 @@ class Stage1:
         return losses.mutual_information_loss(
             losses.code_probs(a, sharpness), losses.code_probs(b, sharpness)
         )
+
+    @torch.no_grad()
+    def _freeze_codes(self) -> None:
+        """Give the live encoder the EMA encoder's trunk and coarse head, the codes that are
+        saved and used: on Fashion-MNIST they were better than the live ones at the end of the
+        warm-up (NMI 0.617 against 0.606, bench/stage1_results.md, session 7)."""
+        for part in ("trunk", "coarse"):
+            getattr(self.E, part).load_state_dict(getattr(self.E_ema, part).state_dict())
 
     @torch.no_grad()
     def _choose_coarse_head(self) -> int:
