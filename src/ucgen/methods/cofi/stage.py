@@ -116,12 +116,13 @@ class Stage1:
         statistics), so batching changes nothing but speed.
         """
         cfg = self.config
-        frozen = cfg.freeze_codes and step >= cfg.mi_warmup
-        if frozen and step == cfg.mi_warmup:
-            self._freeze_codes()
-        for part in (self.E.trunk, self.E.coarse):
-            # eval mode stops the spectral norms' power iterations as well
-            part.requires_grad_(not frozen).train(not frozen)
+        if cfg.freeze_codes:
+            frozen = step >= cfg.mi_warmup
+            if step == cfg.mi_warmup:
+                self._freeze_codes()
+            for part in (self.E.trunk, self.E.coarse):
+                # eval mode stops the spectral norms' power iterations as well
+                part.requires_grad_(not frozen).train(not frozen)
         if step < cfg.mi_warmup:
             cfg = dataclasses.replace(
                 cfg, w_adv=0.0, w_bit=0.0, w_fine=0.0, w_complete=0.0, w_augment=0.0
