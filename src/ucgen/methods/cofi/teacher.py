@@ -163,10 +163,10 @@ def fit_teacher(
         ) from None
     from sklearn.cluster import KMeans
 
-    n = len(images)
-    if n < 2**bits or n <= UMAP_DIMS + 1:
+    n, least = len(images), max(2**bits, UMAP_DIMS + 1)
+    if n <= least:
         raise UcgenError(
-            f"the coarse teacher needs more than {max(2**bits, UMAP_DIMS + 1)} training images "
+            f"the coarse teacher needs more than {least} training images "
             f"to cluster into {2**bits} codes, got {n}"
         )
     cfg = autoencoder.config
