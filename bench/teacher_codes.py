@@ -3,8 +3,9 @@
 
 Run from the repository root on a run trained with a teacher, e.g.
     PYTHONPATH=src python bench/teacher_codes.py runs/fm --data fashion-mnist --steps 3000
-Prints the teacher's codes, the EMA encoder's at each given checkpoint step and at the last,
-and the share of bits of E(G(z)) equal to sign(z_c) over 2000 prior draws.
+Prints the teacher's codes, the EMA encoder's at each given checkpoint step and at the last
+(with the share of test and of the first 10k training images where it gives the teacher's
+code), and the share of bits of E(G(z)) equal to sign(z_c) over 2000 prior draws.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def report(name: str, codes: np.ndarray, labels: np.ndarray) -> None:
     )
 
 
+def encoder_codes(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
+    """(N,) bit-code ids of images (N, C, H, W), in batches."""
+    return torch.cat([bit_ids(encoder(x[i : i + 1000])[0]) for i in range(0, len(x), 1000)])
+
+
 @torch.no_grad()
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -42,15 +48,22 @@ def main() -> None:
     torch.set_num_threads(1)
     test = load_dataset(args.data, "test")
     x, labels = test.tensors(), np.asarray(test.labels)
+    train = load_dataset(args.data, "train").tensors()[:10000]
     checkpoints = args.run / "checkpoints"
     teacher = load_component(ManifoldTeacher, TeacherConfig, checkpoints / "teacher")
-    report("teacher", teacher.code(x).numpy(), labels)
+    taught = {"test": teacher.code(x), "train": teacher.code(train)}
+    report("teacher", taught["test"].numpy(), labels)
     folders = [checkpoints / "stage1" / f"step-{s:07d}" for s in args.steps]
     folders.append(sorted((checkpoints / "stage1").glob("step-*"))[-1])
     for folder in folders:
         encoder = load_component(Encoder, Stage1NetConfig, folder / "components" / "encoder")
-        codes = torch.cat([bit_ids(encoder(x[i : i + 1000])[0]) for i in range(0, len(x), 1000)])
+        codes = encoder_codes(encoder, x)
         report(f"encoder {folder.name}", codes.numpy(), labels)
+        agree_train = (encoder_codes(encoder, train) == taught["train"]).float().mean()
+        print(
+            f"  gives the teacher's code on {(codes == taught['test']).float().mean():.3f} of "
+            f"the test images, {agree_train:.3f} of the first 10k training images"
+        )
     generator = load_component(Generator, Stage1NetConfig, folder / "components" / "generator")
     z = torch.randn(2000, encoder.config.latent_dim, generator=torch.Generator().manual_seed(123))
     k = encoder.config.bits
