@@ -177,3 +177,28 @@ def test_frozen_codes_stay_as_the_warmup_left_them(data):
     assert not all(torch.equal(a, b) for a, b in zip(generator, stage.G.parameters(), strict=True))
     with pytest.raises(ConfigError, match="stage1.freeze_codes: needs mi_warmup > 0"):
         Stage1Config(freeze_codes=True).check()
+
+
+def ring_images(n: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """n images (N, 1, 12, 12) of a blob at a random angle on a circle: kinds on a ring."""
+    g = torch.Generator().manual_seed(seed)
+    theta = torch.rand(n, generator=g) * 2 * np.pi
+    yy, xx = torch.meshgrid(torch.arange(12.0), torch.arange(12.0), indexing="ij")
+    cy, cx = 5.5 + 4 * torch.sin(theta), 5.5 + 4 * torch.cos(theta)
+    d2 = (yy - cy[:, None, None]) ** 2 + (xx - cx[:, None, None]) ** 2
+    return (2 * torch.exp(-d2 / 4.5)[:, None] - 1), theta.numpy()
+
+
+def test_teacher_gives_bordering_kinds_codes_one_bit_apart():
+    x, theta = ring_images(800)
+    torch.manual_seed(0)
+    stage = AutoencoderStage(200, channels=1, resolution=12)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(200):
+        stage.train_step(x[torch.randint(0, len(x), (64,), generator=gen)], None, step)
+    codes = fit_teacher(stage.model, x, bits=3, seed=0).codes.numpy()
+    # the 8 codes in the order of their mean angle around the ring
+    angle = [np.angle(np.exp(1j * theta[codes == c]).mean()) for c in range(8)]
+    around = np.argsort(angle)
+    steps = [bin(around[i] ^ around[(i + 1) % 8]).count("1") for i in range(8)]
+    assert steps == [1] * 8

@@ -6,6 +6,7 @@ sum_i [b_i > 0] 2**i, so bit i of the id is coordinate i of the code.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -48,3 +49,45 @@ def flip_bit(z_c: torch.Tensor, i: int) -> torch.Tensor:
     # A zero coordinate has code +1 both ways; nudge it so the flip really changes the code.
     out[:, i] = torch.where(out[:, i] == 0, -torch.finfo(z_c.dtype).tiny, out[:, i])
     return out
+
+
+def neighbour_order(adjacency: np.ndarray, bits: int, seed: int, restarts: int = 16) -> np.ndarray:
+    """Give 2**bits clusters their bit-code ids so that clusters that border each other get
+    codes few bits apart: order[c] is cluster c's id.
+
+    Why: each bit is learned as its own binary partition of the images, the union of the
+    clusters whose id has that bit set. With arbitrary ids a bit is a union of unrelated
+    kinds, a long, tangled boundary; with neighbouring clusters one bit apart, each bit is a
+    compact region, and an encoder learns it far better (bench/stage1_results.md, session 8).
+    Minimises sum_ab adjacency[a, b] * hamming(order[a], order[b]) by pairwise swaps from
+    `restarts` seeded random orders; adjacency is (2**bits, 2**bits), symmetric, >= 0.
+    """
+    n = 2**bits
+    adjacency = np.asarray(adjacency, dtype=np.float64)
+    if adjacency.shape != (n, n):
+        raise ValueError(f"adjacency must be ({n}, {n}) for {bits} bits, got {adjacency.shape}")
+    adjacency = (adjacency + adjacency.T) / 2
+    np.fill_diagonal(adjacency, 0.0)
+    ids = np.arange(n)
+    hamming = np.array([[bin(a ^ b).count("1") for b in ids] for a in ids], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    best, best_cost = ids.copy(), np.inf
+    for _ in range(restarts):
+        order = rng.permutation(n)
+        improved = True
+        while improved:
+            improved = False
+            for a in range(n):
+                for b in range(a + 1, n):
+                    # half the change of the cost if clusters a and b swap ids; the sum's
+                    # terms for c = a and c = b are not changes, the last term cancels them
+                    ha, hb = hamming[order[a], order], hamming[order[b], order]
+                    gain = ((adjacency[a] - adjacency[b]) * (hb - ha)).sum()
+                    gain += 2 * adjacency[a, b] * hamming[order[a], order[b]]
+                    if gain < -1e-9:
+                        order[a], order[b] = order[b], order[a]
+                        improved = True
+        cost = (adjacency * hamming[order][:, order]).sum()
+        if cost < best_cost - 1e-9:
+            best, best_cost = order.copy(), cost
+    return best

@@ -12,9 +12,11 @@ minutes of one core.
 The recipe: the dense autoencoder of `ucgen.models.autoencoder` trained on the pixels
 (`AutoencoderStage`); UMAP (McInnes et al. 2018) of the training images' embeddings to 10
 dimensions with `min_dist` 0, so that kinds become tight clumps; k-means into 2**K clusters;
-cluster c becomes bit-code id c. A teacher answers for any image with the majority code of its
-nearest training images in the autoencoder's embedding: UMAP's own `transform` is fitted
-state that cannot be saved without pickle, and is far slower than one matrix product.
+bit-code ids for the clusters such that clusters bordering in UMAP's neighbour graph differ in
+few bits (`bitcodes.neighbour_order`: what makes each bit learnable). A teacher answers for
+any image with the majority code of its nearest training images in the autoencoder's
+embedding: UMAP's own `transform` is fitted state that cannot be saved without pickle, and is
+far slower than one matrix product.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from torch import nn
 from ucgen.data.dataset import to_uint8
 from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import save_component
+from ucgen.methods.cofi.bitcodes import neighbour_order
 from ucgen.models.autoencoder import Autoencoder, AutoencoderConfig
 from ucgen.training import distributed as dist
 
@@ -39,6 +42,9 @@ AUTOENCODER_BATCH = 256  # N2D's batch size
 AUTOENCODER_LR = 1e-3
 UMAP_DIMS = 10
 UMAP_NEIGHBOURS = 20  # N2D's choice; 10 and 30 gave the same NMI on pixels (session 6)
+# k-means starts: with 4, one of two Fashion-MNIST seeds fell into a worse partition (NMI
+# 0.636 against 0.654 with 20; bench/stage1_results.md, session 8); 20 cost ~10 s there.
+KMEANS_RESTARTS = 20
 
 
 class AutoencoderStage:
@@ -191,8 +197,12 @@ def fit_teacher(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # UMAP's notes on random_state and n_jobs
         manifold = reducer.fit_transform(points.cpu().numpy())
-    clusters = KMeans(2**bits, n_init=4, random_state=seed).fit_predict(manifold)
+    clusters = KMeans(2**bits, n_init=KMEANS_RESTARTS, random_state=seed).fit_predict(manifold)
     torch.set_num_threads(threads)
+    graph = reducer.graph_.tocoo()  # UMAP's neighbour graph of the training images
+    adjacency = np.zeros((2**bits, 2**bits))
+    np.add.at(adjacency, (clusters[graph.row], clusters[graph.col]), graph.data)
+    order = neighbour_order(adjacency, bits, seed)
     teacher.points.copy_(points)
-    teacher.codes.copy_(torch.from_numpy(clusters.astype(np.int64)))
+    teacher.codes.copy_(torch.from_numpy(order[clusters].astype(np.int64)))
     return teacher
