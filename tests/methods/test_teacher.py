@@ -147,6 +147,8 @@ def test_warmup_needs_a_signal():
     Stage1Config(w_mutual=0.0, mi_warmup=10, teacher_steps=5).check()
     with pytest.raises(ConfigError, match="stage1.teacher_steps: must be >= 0"):
         Stage1Config(teacher_steps=-1).check()
+    with pytest.raises(ConfigError, match="for bits <= 8; got bits 9"):
+        Stage1Config(teacher_steps=5, bits=9).check()
 
 
 def test_frozen_codes_stay_as_the_warmup_left_them(data):

@@ -143,6 +143,12 @@ class Stage1Config:
             "stage1.teacher_steps",
             f"must be >= 0, got {self.teacher_steps}",
         )
+        _require(
+            self.teacher_steps == 0 or self.bits <= 8,
+            "stage1.teacher_steps",
+            f"a teacher clusters into 2**bits kinds and orders their codes, for bits <= 8; "
+            f"got bits {self.bits}",
+        )
         teaching = self.teacher_steps > 0 and self.w_teacher > 0
         _require(
             self.mi_warmup == 0 or (self.mi_warmup > 0 and (self.w_mutual > 0 or teaching)),
