@@ -43,7 +43,7 @@ AUTOENCODER_LR = 1e-3
 UMAP_DIMS = 10
 UMAP_NEIGHBOURS = 20  # N2D's choice; 10 and 30 gave the same NMI on pixels (session 6)
 # k-means starts: with 4, one of two Fashion-MNIST seeds fell into a worse partition (NMI
-# 0.636 against 0.654 with 20; bench/stage1_results.md, session 8); 20 cost ~10 s there.
+# 0.636 against 0.654 with 20; bench/stage1_results.md, session 8); 20 take ~2 s there.
 KMEANS_RESTARTS = 20
 
 
