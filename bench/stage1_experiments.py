@@ -123,6 +123,13 @@ def main() -> None:
         default=None,
         help="folder to load the coarse teacher from, or to save it in once fitted",
     )
+    ap.add_argument(
+        "--shuffle-teacher-ids",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="renumber the teacher's codes at random (ablation of their neighbour order)",
+    )
     ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
     ap.add_argument(
         "--order",
@@ -147,6 +154,10 @@ def main() -> None:
     teacher = None
     if config.teacher_steps > 0:
         teacher = train_teacher(config, x_all, test, args.seed, args.precision, args.teacher_cache)
+        if args.shuffle_teacher_ids is not None:
+            # the same partition under arbitrary ids, as k-means numbers its clusters
+            g = torch.Generator().manual_seed(args.shuffle_teacher_ids)
+            teacher.codes.copy_(torch.randperm(2**config.bits, generator=g)[teacher.codes])
     stage = Stage1(config, train.channels, train.resolution, images=x_all, teacher=teacher)
     apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     print(

@@ -34,7 +34,7 @@ def four_kinds(n: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
 
 def trained_autoencoder(images: torch.Tensor, steps: int = 150) -> AutoencoderStage:
     torch.manual_seed(0)
-    stage = AutoencoderStage(steps, channels=1, resolution=8)
+    stage = AutoencoderStage(steps, channels=1, resolution=images.shape[-1])
     gen = torch.Generator().manual_seed(0)
     for step in range(steps):
         stage.train_step(images[torch.randint(0, len(images), (64,), generator=gen)], None, step)
@@ -193,12 +193,7 @@ def ring_images(n: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
 
 def test_teacher_gives_bordering_kinds_codes_one_bit_apart():
     x, theta = ring_images(800)
-    torch.manual_seed(0)
-    stage = AutoencoderStage(200, channels=1, resolution=12)
-    gen = torch.Generator().manual_seed(0)
-    for step in range(200):
-        stage.train_step(x[torch.randint(0, len(x), (64,), generator=gen)], None, step)
-    codes = fit_teacher(stage.model, x, bits=3, seed=0).codes.numpy()
+    codes = fit_teacher(trained_autoencoder(x, steps=200).model, x, bits=3, seed=0).codes.numpy()
     # the 8 codes in the order of their mean angle around the ring
     angle = [np.angle(np.exp(1j * theta[codes == c]).mean()) for c in range(8)]
     around = np.argsort(angle)
