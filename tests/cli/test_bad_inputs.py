@@ -1,0 +1,114 @@
+"""Bad input, as a table: each row is a command a user might type, the exit code it must give,
+the words its one-line message must hold, and the promise that a failed command changes no
+file (the run it was pointed at, and every other file of the test's folder, stay byte for byte,
+mode for mode, as they were). New commands join by adding rows.
+
+Placeholders in a row's arguments: `{run}` a finished tiny CoFi run (a fresh copy per row),
+`{tmp}` the row's own folder. A row's `prepare(run, tmp)` makes what it needs before the
+snapshot is taken (a corrupt file, a special file, a symlink)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli.tiny_runs import train_tiny
+from ucgen.cli.main import main
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A command that must fail cleanly: exit `code`, one `ucgen: error:` line (or argparse's
+    usage error) holding every word of `words` (case-insensitive), and no file changed."""
+
+    argv: str
+    words: tuple[str, ...]
+    code: int = 2
+    prepare: Callable[[Path, Path], None] | None = None
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under `root`: its kind, mode and content hash (or link target)."""
+    seen = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            what = ("link", os.readlink(path))
+        elif stat.S_ISREG(st.st_mode):
+            what = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
+        else:
+            what = ("other",)
+        seen[str(path.relative_to(root))] = (*what, stat.S_IMODE(st.st_mode))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("runs"), "cofi")
+
+
+def run_bad(case: Bad, trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run one row and check its promises; returns the error message."""
+    run = tmp_path / "run"
+    shutil.copytree(trained, run, symlinks=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    if case.prepare is not None:
+        case.prepare(run, work)
+    argv = [a.format(run=run, tmp=work) for a in case.argv.split()]
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert lines, "no message"
+    message = lines[-1]
+    assert code == case.code, err
+    assert message.startswith("ucgen") and "error: " in message, err
+    if message.startswith("ucgen: error: "):
+        assert len(lines) == 1, err
+    for word in case.words:
+        assert word.lower() in message.lower(), (word, message)
+    assert snapshot(tmp_path) == before, "a failed command changed files"
+    return message
+
+
+def rows(*cases: tuple[str, Bad]) -> list:
+    return [pytest.param(case, id=name) for name, case in cases]
+
+
+# Sampling commands: sample, traverse, flip, vary.
+SAMPLE = rows(
+    ("sample-code-out-of-range", Bad("sample {run} --code 99 --steps 2", ("code", "99"))),
+)
+
+# Training: new runs, run names and folders, resume.
+TRAIN = rows(
+    ("resume-missing", Bad("train --resume {tmp}/nothing", ("not found",))),
+)
+
+# Where outputs go: special files, symlinks, folders, suffixes.
+OUTPUTS = rows(
+    ("sample-out-not-npz", Bad("sample {run} --out {tmp}/s.txt --steps 2", (".npz",))),
+)
+
+# Evaluation, clustering, reports and data commands.
+EVAL = rows(
+    ("eval-missing-run", Bad("eval {tmp}/nothing", ("not found",))),
+)
+
+
+@pytest.mark.parametrize("case", SAMPLE + TRAIN + OUTPUTS + EVAL)
+def test_bad_input_fails_cleanly_and_changes_nothing(case, trained, tmp_path, capsys):
+    run_bad(case, trained, tmp_path, capsys)
