@@ -15,9 +15,25 @@ from pathlib import Path
 from ucgen.errors import UcgenError
 
 
+def check_target(path: Path) -> Path:
+    """The file that writing `path` will create or replace, checked before any work is done.
+
+    A symlink is written through (its target is replaced, the link stays). A target that
+    exists and is not a regular file (a device such as /dev/full, a folder, a socket) is
+    refused: renaming over it would replace the special file. Returns the resolved path."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file"
+        raise UcgenError(f"cannot write {path}: it exists and is {kind}")
+    parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        raise UcgenError(f"cannot write {path}: {parent} is not a folder")
+    return target
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp_path) and move the result onto `path` only once it is complete."""
-    path = Path(path)
+    path = check_target(Path(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
