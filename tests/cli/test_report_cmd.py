@@ -83,11 +83,19 @@ def test_garbage_metrics_lines_are_left_out(run, capsys):
             '{"stage": "s2", "step": true, "loss": 1}',
             '{"stage": "stage1", "step": 4, "loss_d": NaN, "loss_g": Infinity}',
             '{"stage": "../../escape", "step": 1, "loss": 1.0}',
+            '{"stage": "a/b", "step": 1, "loss": 1.0}',
+            '{"stage": "a b", "step": 1, "loss": 2.0}',
         ]:
             f.write(line + "\n")
     assert main(["report", str(run.path)]) == 0
     names = sorted(p.name for p in run.report.iterdir())
-    assert names == ["index.html", "losses-.._.._escape.png", "losses-stage1.png"]
+    assert names == [
+        "index.html",
+        "losses-.._.._escape.png",
+        "losses-a_b-2.png",
+        "losses-a_b.png",
+        "losses-stage1.png",
+    ]
     assert sorted(p.name for p in run.path.parent.iterdir()) == ["r"]
     assert "report written" in capsys.readouterr().out
 
@@ -108,3 +116,9 @@ def test_config_that_is_not_text_is_one_error(run, capsys):
     assert main(["report", str(run.path)]) == 2
     assert "config.json: it is not UTF-8 text" in error_line(capsys)
     assert not run.report.exists()
+
+
+def test_report_of_the_current_folder_names_the_run(run, monkeypatch):
+    monkeypatch.chdir(run.path)
+    assert main(["report", "."]) == 0
+    assert "<h1>ucgen run <code>r</code></h1>" in (run.report / "index.html").read_text()

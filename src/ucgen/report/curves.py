@@ -22,7 +22,7 @@ def loss_curves(records: list[Any], path: Path) -> list[Curve]:
     Only records a training loop could have logged count (a JSON object with a string stage
     and a numeric step): a hand-edited or damaged metrics.jsonl must not break the report.
     The stage's name is reduced to safe file-name characters, so that it cannot lead the
-    file out of the report folder."""
+    file out of the report folder, and numbered if another stage was reduced to the same."""
     stages: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         if (
@@ -32,8 +32,14 @@ def loss_curves(records: list[Any], path: Path) -> list[Curve]:
         ):
             stages.setdefault(record["stage"], []).append(record)
     curves = []
+    taken: set[str] = set()
     for stage, rows in stages.items():
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", stage)
+        safe = base = re.sub(r"[^A-Za-z0-9_.-]+", "_", stage)
+        n = 1
+        while safe in taken:  # two stage names reduced to one: number the second
+            n += 1
+            safe = f"{base}-{n}"
+        taken.add(safe)
         curves.append((stage, path.parent / f"{path.stem}-{safe}{path.suffix}", rows))
     return curves
 

@@ -34,7 +34,7 @@ def write_report(run: Run) -> Path:
     for target in [out, *(curve[1] for curve in curves)]:
         check_target(target)
 
-    parts = [f"<h1>ucgen run <code>{html.escape(run.path.name)}</code></h1>"]
+    parts = [f"<h1>ucgen run <code>{html.escape(run.path.resolve().name)}</code></h1>"]
     if evaluation is not None:
         parts.append("<h2>Evaluation</h2>")
         parts.append(_table(evaluation))
