@@ -101,6 +101,69 @@ TRAIN = rows(
 # Where outputs go: special files, symlinks, folders, suffixes.
 OUTPUTS = rows(
     ("sample-out-not-npz", Bad("sample {run} --out {tmp}/s.txt --steps 2", (".npz",))),
+    ("sample-png-gif", Bad("sample {run} --png {tmp}/s.gif --steps 2", ("'.gif'", ".png", ".jpg"))),
+    ("sample-png-no-suffix", Bad("sample {run} --png {tmp}/s --steps 2", ("no suffix", ".png"))),
+    ("sample-png-dev-null", Bad("sample {run} --png /dev/null --steps 2", ("not a regular file",))),
+    (
+        "sample-png-fifo",
+        Bad(
+            "sample {run} --png {tmp}/f.png --steps 2",
+            ("f.png", "not a regular file"),
+            prepare=lambda run, tmp: os.mkfifo(tmp / "f.png"),
+        ),
+    ),
+    (
+        "sample-png-folder",
+        Bad(
+            "sample {run} --png {tmp}/d.png --steps 2",
+            ("d.png", "is a folder"),
+            prepare=lambda run, tmp: (tmp / "d.png").mkdir(),
+        ),
+    ),
+    (
+        "sample-png-link-to-device",
+        Bad(
+            "sample {run} --png {tmp}/l.png --steps 2",
+            ("l.png", "not a regular file"),
+            prepare=lambda run, tmp: (tmp / "l.png").symlink_to("/dev/null"),
+        ),
+    ),
+    (
+        "sample-png-under-a-file",
+        Bad(
+            "sample {run} --png {tmp}/f/s.png --steps 2",
+            ("is not a folder",),
+            prepare=lambda run, tmp: (tmp / "f").write_text("x"),
+        ),
+    ),
+    (
+        "traverse-png-gif",
+        Bad("traverse {run} --code 0 --direction 0 --png {tmp}/t.gif --steps 2", ("'.gif'",)),
+    ),
+    (
+        "report-eval-json-cut",
+        Bad(
+            "report {run}",
+            ("eval.json", "not valid json", "ucgen eval"),
+            prepare=lambda run, tmp: (run / "eval.json").write_text('{"fd": 1'),
+        ),
+    ),
+    (
+        "report-folder-is-a-file",
+        Bad(
+            "report {run}",
+            ("report", "is not a folder"),
+            prepare=lambda run, tmp: (run / "report").write_text("mine"),
+        ),
+    ),
+    (
+        "report-index-is-a-folder",
+        Bad(
+            "report {run}",
+            ("index.html", "is a folder"),
+            prepare=lambda run, tmp: (run / "report" / "index.html").mkdir(parents=True),
+        ),
+    ),
 )
 
 # Evaluation, clustering, reports and data commands.

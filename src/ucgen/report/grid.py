@@ -1,4 +1,4 @@
-"""Pictures of images: grids and strips saved as PNG."""
+"""Pictures of images: grids and strips saved as PNG or JPEG, the format the file's suffix names."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ucgen.io.atomic import atomic_write
+from ucgen.errors import UcgenError
+from ucgen.io.atomic import atomic_write, check_target
+
+# The picture formats a file suffix may name (lower case), as Pillow calls them.
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def make_grid(
@@ -35,14 +39,33 @@ def make_grid(
     return grid
 
 
+def check_picture_target(path: str | Path) -> Path:
+    """Refuse, before any sampling, a picture target that save_grid would refuse.
+
+    The target must be writable as io.atomic.check_target sees it (no folder, device or fifo;
+    symlinks are written through) and its suffix must name a known format (.png, .jpg, .jpeg,
+    any case). Returns `path` as given, as a Path."""
+    path = Path(path)
+    check_target(path)
+    if path.suffix.lower() not in FORMATS:
+        shown = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
+        raise UcgenError(f"cannot write picture {path}: {shown}; use one of {', '.join(FORMATS)}")
+    return path
+
+
 def save_grid(
     images: np.ndarray, path: str | Path, ncols: int | None = None, scale: int | None = None
 ) -> Path:
-    """Write a grid PNG of (N, H, W, C) uint8 images; small images are enlarged to >= 32 px."""
+    """Write a grid of (N, H, W, C) uint8 images as PNG or JPEG (by the suffix of `path`);
+    small images are enlarged to >= 32 px. JPEG has no alpha: it is dropped."""
+    path = check_picture_target(path)
     if scale is None:
         scale = max(1, 32 // images.shape[1])
     grid = make_grid(images, ncols=ncols, scale=scale)
     pil = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    path = Path(path)
-    atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))
+    fmt = FORMATS[path.suffix.lower()]
+    if fmt == "JPEG":
+        pil = pil.convert("L" if pil.mode in ("L", "LA") else "RGB")
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    atomic_write(path, lambda tmp: pil.save(tmp, format=fmt, **options))
     return path
