@@ -1,4 +1,4 @@
-"""The two baselines, as choices of parts (DESIGN.md, methods table).
+"""The two baselines, as choices of parts.
 
 - Unconditional: no encoder, no condition sampler; the UNet has coarse_dim = fine_dim = 0 and
   the diffusion stage gets `condition_fn=None`, `preview_sampler=None`.

@@ -1,8 +1,8 @@
 """What a method is: its semantic stages and how to assemble its three parts.
 
 Every method trains the same pixel generator (the HM-UNet) last; before that it may train the
-networks its semantic encoder and condition sampler need (CoFi-UCGen's stage 1, RCG's
-self-supervised encoder and RDM). The training driver, samplers, evaluation and CLI see only
+networks its semantic encoder and condition sampler need (CoFi-UCGen's stage 1 and its
+coarse teacher). The training driver, samplers, evaluation and CLI see only
 this interface, never a method's name.
 """
 

@@ -5,7 +5,7 @@
     pixel generator   : Condition -> image        (the HM-UNet diffusion model; CoFi-UCGen's
                                                    stage-1 GAN generator is another one)
 
-A method (CoFi-UCGen, RCG, unconditional, label oracle) is a choice of three parts; trainer,
+A method (CoFi-UCGen, unconditional, label oracle) is a choice of three parts; trainer,
 sampler, evaluator and CLI only talk to these interfaces.
 """
 
@@ -22,7 +22,7 @@ class Condition:
     """What steers the pixel generator for a batch of B images.
 
     coarse: (B, Kc) float or None: bits in {-1, +1} (CoFi), one-hot class (label oracle),
-            or a standardised representation (RCG). Fixes the global layout.
+            or any other global condition vector. Fixes the global layout.
     fine:   (B, D) float or None: fine-basis coefficients (CoFi); injected progressively.
     code:   (B,) int64 or None: the discrete id of `coarse` (bit-code id, class), -1 for none.
     """

@@ -10,7 +10,7 @@ nothing about noise schedules. Every residual block is modulated (AdaGN: GroupNo
   lowest-resolution level (down and up) sees coarse only and the highest sees all D;
 - the middle blocks (lowest resolution) see coarse only.
 
-This is DESIGN.md's rule ("Stage 2: HM-UNet") read literally: the lowest-resolution levels see
+This is the design's rule for the HM-UNet read literally: the lowest-resolution levels see
 only the bit-code, each higher-resolution level the bit-code plus a longer prefix of the fine
 basis, which is ordered by variance, so a prefix holds its strongest directions. What it does
 *not* give: the fine condition fed to a high-resolution down block flows on into the
@@ -28,8 +28,7 @@ coarse-only and full, nested as uncond < coarse < coarse + fine; a fine-without-
 prediction is never used, so training does not spend capacity on it.
 
 coarse_dim = fine_dim = 0 gives the plain unconditional UNet; fine_dim = 0 serves the label
-oracle (one-hot coarse) and RCG (the representation as coarse, added to the time embedding at
-every level).
+oracle (one-hot coarse, added to the time embedding at every level).
 """
 
 from __future__ import annotations
@@ -263,9 +262,8 @@ class HMUNet(nn.Module):
         self.conv_out = nn.Conv2d(cin, c.in_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
-        # NHWC weights, hence NHWC activations: on CPU, sampling measured as fast or up to ~10%
-        # faster than NCHW with modes interleaved (bench/bench_sampling.py), training no
-        # slower; on GPUs it is the layout tensor-core convolutions prefer.
+        # NHWC weights, hence NHWC activations: on CPU sampling is as fast or faster than NCHW
+        # (bench/bench_sampling.py); on GPUs it is the layout tensor-core convolutions prefer.
         self.to(memory_format=torch.channels_last)
 
     def embeddings(

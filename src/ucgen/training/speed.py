@@ -23,11 +23,11 @@ The fourth trades float precision for speed (mixed precision):
   float32 either way (`EDM.denoise` casts F's output). Weights, gradients, optimiser state and
   EMA copies stay float32 (autocast casts weights per op, it never stores bf16 copies), so
   checkpoints are the same either way and no loss scaling is needed (bf16 has float32's
-  exponent range). On this CPU (AMD EPYC, avx512_bf16) bf16 matmuls run at 4-6x the fp32 peak.
-  GroupNorm's bf16 NHWC CPU kernel is ~20x slower than its NCHW one, so with bf16 on a CPU,
-  `channels_last` leaves networks that hold a GroupNorm in NCHW (`_nhwc_pays`); the others
-  (stage 1's encoder and discriminator) gain 5-11% from NHWC (bench_training_results.md,
-  run 5: "bf16 threads=2" against "defaults"). Sampling has its own key
+  exponent range). CPUs with avx512_bf16 multiply bf16 matrices several times faster than
+  fp32. GroupNorm's bf16 NHWC CPU kernel is far slower than its NCHW one, so with bf16 on a
+  CPU, `channels_last` leaves networks that hold a GroupNorm in NCHW (`_nhwc_pays`); the others
+  (stage 1's encoder and discriminator) gain from NHWC (bench/bench_training_results.md).
+  Sampling has its own key
   (`sample.precision`, `ucgen.sampling.pipeline.generate`).
 
 Which networks a stage trains is its `networks()`; EMA copies are not compiled (they run only
@@ -66,10 +66,9 @@ def precision_scope(precision: Precision, device: torch.device) -> AbstractConte
 def auto_threads() -> int:
     """The cores that other work leaves idle now, shared among this machine's ranks; >= 1.
 
-    Why not always all cores: on a shared 2-core CPU, two threads trained 3-30x slower than one
-    whenever another job held a core (their barriers wait for the busy core), and 1.3-2.1x
-    faster than one when the machine was idle (bench/bench_training_results.md). The count is
-    fixed at start; load that comes later is not followed.
+    Why not always all cores: on a shared CPU, threads that wait at barriers for a core another
+    job holds train far slower than one thread, while on an idle machine more threads are faster
+    (bench/bench_training_results.md). The count is fixed at start; later load is not followed.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     idle = (cores or 1) - round(busy_cores())

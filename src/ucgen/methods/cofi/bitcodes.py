@@ -58,7 +58,7 @@ def neighbour_order(adjacency: np.ndarray, bits: int, seed: int, restarts: int =
     Why: each bit is learned as its own binary partition of the images, the union of the
     clusters whose id has that bit set. With arbitrary ids a bit is a union of unrelated
     kinds, a long, tangled boundary; with neighbouring clusters one bit apart, each bit is a
-    compact region, and an encoder learns it far better (bench/stage1_results.md, session 8).
+    compact region, and an encoder learns it far better (bench/stage1_results.md).
     Minimises sum_ab adjacency[a, b] * hamming(order[a], order[b]) by pairwise swaps from
     `restarts` seeded random orders; adjacency is (2**bits, 2**bits), symmetric, >= 0.
     """

@@ -41,10 +41,9 @@ def bit_loss(logits: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
 def code_scale(z_c_hat: torch.Tensor) -> torch.Tensor:
     """(1, K) root mean square of each coarse latent over a batch (B, K): the unit in which
     the mutual and bit consistency terms read codes, so that neither depends on (or can
-    change) the scale of |z_c_hat|. The mutual term alone leaves that scale free: after an
-    encoder-only warm-up it was ~0.02, the bit loss of E(G(z)) sat at log 2 and bit recovery
-    of 32 px shapes stayed at chance for 2000 steps; read in this unit it reached 0.85 (3 seeds,
-    bench/stage1_results.md)."""
+    change) the scale of |z_c_hat|. The mutual term alone leaves that scale free: it shrinks
+    in an encoder-only warm-up, and the bit loss of E(G(z)) then sits at log 2 and bit recovery
+    stays at chance (bench/stage1_results.md)."""
     return z_c_hat.float().pow(2).mean(dim=0, keepdim=True).sqrt().clamp_min(1e-6)
 
 

@@ -1,4 +1,4 @@
-"""CoFi-UCGen as a choice of three parts (DESIGN.md, "The CoFi-UCGen method"):
+"""CoFi-UCGen as a choice of three parts:
 
     semantic encoder  : stage-1 encoder E + fine basis -> bit-code and fine coefficients
     condition sampler : i.i.d. Gaussian prior (no label prior, no number of classes)

@@ -1,17 +1,15 @@
 """Nearest neighbours of images in the training set, for the mutual-information term's pairs.
 
 An image and its augmentation share everything an augmentation leaves alone; an image and
-its nearest training images mostly share their kind as well (on Fashion-MNIST, 82 % of the
-10 nearest in pixel space have the image's label), and they differ in what no augmentation
+its nearest training images mostly share their kind as well (on Fashion-MNIST most of the
+nearest in pixel space have the image's label), and they differ in what no augmentation
 models: a sleeve's length, a collar, the drawing. Pairing an image with a neighbour asks the
 codes to be constant along the data's own neighbourhoods (the pairing of SCAN, Van Gansbeke et
 al. 2020, here on pixels instead of a pretrained network's features: none may be downloaded).
 
 Distances are Euclidean in the leading principal components of the training pixels: they keep
 the shape of the neighbourhoods and make the search of a batch one small matrix product.
-Measured (bench/stage1_results.md, session 4): with k = 5, NMI within the seed spread of the
-plain pairs on Fashion-MNIST (0.608 +- 0.027 against 0.597 +- 0.004) and digits, so the
-presets leave it off.
+The presets leave it off: it did no better than the plain pairs (bench/stage1_results.md).
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ sets the signs of z_c and keeps |z_c|. The fine part is projected on the code's 
 `FittedPrior` ("fitted"): the encodings of the training images, summarised by the fine basis:
 codes at the frequencies the encoder gave the training images, fine coefficients from each
 code's Gaussian (the basis's per-code PCA variances). These are the conditions the HM-UNet was
-trained on; the Gaussian prior draws a code that holds 0.3 % of the images as often as one that
-holds 12 % (bench/results/fmnist-10k.md).
+trained on; the Gaussian prior draws a rare code as often as a common one.
 """
 
 from __future__ import annotations

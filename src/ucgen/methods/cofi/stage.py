@@ -225,8 +225,8 @@ class Stage1:
     @torch.no_grad()
     def _freeze_codes(self) -> None:
         """Give the live encoder the EMA encoder's trunk and coarse head, the codes that are
-        saved and used: on Fashion-MNIST they were better than the live ones at the end of the
-        warm-up (NMI 0.617 against 0.606, bench/stage1_results.md, session 7)."""
+        saved and used: at the end of the warm-up they were the better codes
+        (bench/stage1_results.md)."""
         for part in ("trunk", "coarse"):
             getattr(self.E, part).load_state_dict(getattr(self.E_ema, part).state_dict())
 

@@ -3,11 +3,10 @@ into 2**K kinds, which the encoder's bits learn alongside the reciprocal game.
 
 Why a teacher: on Fashion-MNIST every signal the encoder can train on itself within a CPU
 budget (invariance to augmentations, mutual information of views, instance discrimination,
-neighbour pairs) gave codes with NMI 0.55-0.62 against the labels, the level of a spectral
-clustering of the pixels (bench/stage1_results.md, sessions 4-6). Clustering the manifold of
-an autoencoder's embedding instead (N2D, McConville et al. 2020: autoencoder -> UMAP ->
-clustering) separates the kinds better (0.65 on the test split, session 7) and costs a few
-minutes of one core.
+neighbour pairs) gave codes no better than a spectral clustering of the pixels. Clustering the
+manifold of an autoencoder's embedding instead (N2D, McConville et al. 2020: autoencoder ->
+UMAP -> clustering) separates the kinds better and costs a few minutes of one core
+(bench/stage1_results.md).
 
 The recipe: the dense autoencoder of `ucgen.models.autoencoder` trained on the pixels
 (`AutoencoderStage`); UMAP (McInnes et al. 2018) of the training images' embeddings to 10
@@ -41,9 +40,8 @@ from ucgen.training import distributed as dist
 AUTOENCODER_BATCH = 256  # N2D's batch size
 AUTOENCODER_LR = 1e-3
 UMAP_DIMS = 10
-UMAP_NEIGHBOURS = 20  # N2D's choice; 10 and 30 gave the same NMI on pixels (session 6)
-# k-means starts: with 4, one of two Fashion-MNIST seeds fell into a worse partition (NMI
-# 0.636 against 0.654 with 20; bench/stage1_results.md, session 8); 20 take ~2 s there.
+UMAP_NEIGHBOURS = 20  # N2D's choice
+# k-means starts: with few, a seed can fall into a worse partition (bench/stage1_results.md).
 KMEANS_RESTARTS = 20
 
 
