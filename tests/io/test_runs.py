@@ -41,7 +41,7 @@ def test_a_default_name_is_made_valid():
 def test_runs_dir_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "f").write_text("x")
     for root in (tmp_path / "f", tmp_path / "f" / "deeper"):
-        with pytest.raises(UcgenError, match="is not a folder"):
+        with pytest.raises(UcgenError, match="is a file, not a folder"):
             Run.create("r", load_config("tiny"), root)
 
 

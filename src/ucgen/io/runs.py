@@ -50,8 +50,8 @@ def check_runs_dir(root: Path) -> Path:
     for path in (root, *root.parents):
         if path.exists():
             if not path.is_dir():
-                where = "" if path == root else f" ({path} is a file)"
-                raise UcgenError(f"runs folder {root} is not a folder{where}")
+                where = "" if path == root else f": {path}"
+                raise UcgenError(f"runs folder {root}{where} is a file, not a folder")
             break
     return root
 

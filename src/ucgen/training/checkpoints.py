@@ -74,6 +74,14 @@ def complete_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step a complete checkpoint folder was taken at, from its name."""
+    match = STEP_DIR.match(path.name)
+    if match is None:
+        raise CheckpointError(f"{path} is not a checkpoint folder (step-NNNNNNN)")
+    return int(match.group(1))
+
+
 def latest_checkpoint(folder: Path) -> Path | None:
     found = complete_checkpoints(folder)
     return found[-1] if found else None
