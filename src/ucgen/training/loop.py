@@ -156,9 +156,9 @@ def train_stage(
                 continue
             raise TrainingError(
                 f"stage '{stage.name}': {problem}. Training stopped; the last good checkpoint "
-                f"is kept ({kept or 'none yet'}). Resume with a lower learning rate, e.g. "
-                f"`ucgen train --resume {run.path} --set SECTION.lr=...`, or set "
-                "train.on_divergence=rollback."
+                f"is kept ({kept or 'none yet'}). Resume it with a lower learning rate: "
+                f"`ucgen train --resume {run.path} --set train.on_divergence=rollback`, or "
+                "start a new run with a lower SECTION.lr."
             )
         if main and (step % settings.sample_every == 0 or last):
             preview = stage.preview(torch.Generator().manual_seed(settings.seed))
