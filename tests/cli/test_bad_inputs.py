@@ -96,6 +96,85 @@ SAMPLE = rows(
 # Training: new runs, run names and folders, resume.
 TRAIN = rows(
     ("resume-missing", Bad("train --resume {tmp}/nothing", ("not found",))),
+    (
+        "resume-a-file",
+        Bad(
+            "train --resume {tmp}/file",
+            ("is a file",),
+            prepare=lambda run, tmp: (tmp / "file").write_text("x"),
+        ),
+    ),
+    ("resume-bits", Bad("train --resume {run} --set stage1.bits=3", ("stage1.bits", "new run"))),
+    (
+        "resume-width",
+        Bad("train --resume {run} --set diffusion.width=16", ("diffusion.width", "new run")),
+    ),
+    ("resume-method", Bad("train --resume {run} --set train.method=uncond", ("train.method",))),
+    ("resume-seed", Bad("train --resume {run} --set train.seed=5", ("train.seed", "data order"))),
+    ("resume-lr", Bad("train --resume {run} --set stage1.lr=0.001", ("stage1.lr", "optimiser"))),
+    (
+        "resume-shorter",
+        Bad("train --resume {run} --set diffusion.steps=2", ("diffusion.steps", "trained 4")),
+    ),
+    (
+        "resume-finished-stage-longer",
+        Bad("train --resume {run} --set stage1.steps=8", ("stage1.steps", "finished")),
+    ),
+    (
+        "resume-dry-run-bits",
+        Bad("train --resume {run} --set stage1.bits=3 --dry-run", ("stage1.bits",)),
+    ),
+    (
+        "seed-negative",
+        Bad(
+            "train --preset tiny --runs-dir {tmp} --set train.seed=-1",
+            ("train.seed", "[0, 4294967295]"),
+        ),
+    ),
+    (
+        "seed-too-big",
+        Bad("train --preset tiny --runs-dir {tmp} --set train.seed=4294967296", ("train.seed",)),
+    ),
+    (
+        "seed-negative-dry-run",
+        Bad("train --preset tiny --runs-dir {tmp} --set train.seed=-1 --dry-run", ("train.seed",)),
+    ),
+    (
+        "stage1-steps-zero",
+        Bad("train --preset tiny --runs-dir {tmp} --set stage1.steps=0", ("stage1.steps", ">= 1")),
+    ),
+    (
+        "diffusion-steps-zero",
+        Bad(
+            "train --preset tiny --runs-dir {tmp} --set diffusion.steps=0",
+            ("diffusion.steps", ">= 1"),
+        ),
+    ),
+    (
+        "runs-dir-a-file",
+        Bad(
+            "train --preset tiny --runs-dir {tmp}/file",
+            ("is a file",),
+            prepare=lambda run, tmp: (tmp / "file").write_text("x"),
+        ),
+    ),
+    (
+        "runs-dir-under-a-file",
+        Bad(
+            "train --preset tiny --runs-dir {tmp}/file/runs",
+            ("is a file",),
+            prepare=lambda run, tmp: (tmp / "file").write_text("x"),
+        ),
+    ),
+    (
+        "name-with-slash",
+        Bad("train --preset tiny --runs-dir {tmp} --name a/b", ("run name", "a/b")),
+    ),
+    (
+        "name-escapes",
+        Bad("train --preset tiny --runs-dir {tmp} --name ../escape", ("run name", "../escape")),
+    ),
+    ("name-dot-dot", Bad("train --preset tiny --runs-dir {tmp} --name ..", ("run name",))),
 )
 
 # Where outputs go: special files, symlinks, folders, suffixes.

@@ -2,11 +2,13 @@
 
 import hashlib
 import json
+import shutil
 
 import pytest
 
-from tests.cli.tiny_runs import error_line, train_tiny
+from tests.cli.tiny_runs import FAST, error_line, train_tiny
 from ucgen.cli.main import main
+from ucgen.errors import TrainingError
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,10 @@ def test_resume_refuses_options_it_would_ignore(run, capsys, option):
 def test_resume_with_other_data_keeps_the_fitted_parts(run):
     """The fine basis the HM-UNet was trained with stays, whatever the resumed data."""
     before = weights(run)
+    config = (run / "config.json").read_bytes()
     assert main(["train", "--resume", str(run), "--set", "data.limit=40", "--no-progress"]) == 0
     assert weights(run) == before
+    assert (run / "config.json").read_bytes() == config  # nothing was trained with it
 
 
 def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
@@ -105,3 +109,42 @@ def test_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
     assert main(["train", *preset, "--runs-dir", str(runs), "--no-progress", *argv]) == 2
     assert message in error_line(capsys)
     assert not runs.exists() or not list(runs.iterdir())  # no run folder left behind
+
+
+def fail_before_training(monkeypatch):
+    """Make training fail as a stage is built, before any step (as bad data or a method
+    that cannot be built would)."""
+
+    def refuse(name):
+        raise TrainingError("cannot build the method")
+
+    monkeypatch.setattr("ucgen.training.driver.get_method", refuse)
+
+
+def test_a_new_run_that_fails_before_training_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    fail_before_training(monkeypatch)
+    argv = ["train", "--preset", "tiny", "--name", "x", "--runs-dir", str(tmp_path), *FAST]
+    assert main([*argv, "--no-progress"]) == 2
+    assert "cannot build the method" in error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failed_resume_keeps_the_run_config(run, tmp_path, capsys, monkeypatch):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    config = (copy / "config.json").read_bytes()
+    fail_before_training(monkeypatch)
+    argv = ["train", "--resume", str(copy), "--set", "diffusion.steps=8", "--no-progress"]
+    assert main(argv) == 2
+    assert "cannot build the method" in error_line(capsys)
+    assert (copy / "config.json").read_bytes() == config
+
+
+def test_a_resume_that_trains_saves_the_changed_config(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    argv = ["train", "--resume", str(copy), "--set", "diffusion.steps=6", "--no-progress"]
+    assert main(argv) == 0
+    assert json.loads((copy / "config.json").read_text())["diffusion"]["steps"] == 6
+    steps = [row["step"] for row in map(json.loads, (copy / "metrics.jsonl").open())]
+    assert steps[-1] == 6

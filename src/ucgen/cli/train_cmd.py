@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import torch.distributed as tdist
@@ -12,7 +13,8 @@ from ucgen.cli.common import add_config_args
 from ucgen.config import Config, load_config, merge, save_config, to_dict
 from ucgen.config.loading import parse_override
 from ucgen.errors import UcgenError
-from ucgen.io.runs import Run
+from ucgen.io.atomic import atomic_write_bytes
+from ucgen.io.runs import Run, check_run_name, check_runs_dir, run_name_from
 from ucgen.training import distributed as dist
 
 
@@ -54,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ucgen.training.driver import load_training_data, train_run
+    from ucgen.training.driver import check_resume, load_training_data, train_run
 
     if args.resume:
         # A run keeps its method, data and settings; ignoring these options would be silent.
@@ -75,10 +77,12 @@ def run_train(args: argparse.Namespace) -> int:
                 "be combined with it (use --set section.key=value to change a setting)"
             )
         run = Run.open(args.resume)
-        config = run.config()
+        saved = run.config()
+        config = saved
         for item in args.overrides:
             config = merge(config, parse_override(item))
         config.check()
+        check_resume(saved, config, run)
     else:
         shortcuts = []
         if args.method is not None:
@@ -86,24 +90,59 @@ def run_train(args: argparse.Namespace) -> int:
         if args.data is not None:
             shortcuts.append(f"data.source={args.data}")
         config = load_config(args.preset, args.config, [*shortcuts, *args.overrides])
+        if args.name is None:
+            name = run_name_from(f"{config.train.method}-{Path(config.data.source).stem}")
+        else:
+            name = check_run_name(args.name)
+        check_runs_dir(args.runs_dir)
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
-    # Bad data fails here, before a run folder is made for it.
+    # Bad data fails here, before a run folder is made (or a run's config changed) for it.
     data = load_training_data(config)
     if args.resume:
-        if dist.is_main():
+        kept = _checkpoint_ids(run) if dist.is_main() else None
+        old_config = run.config_path.read_bytes()
+        if dist.is_main() and config != saved:
             save_config(config, run.config_path)
     else:
-        name = args.name or f"{config.train.method}-{Path(config.data.source).stem}"
         run = _create_run(name, config, args.runs_dir)
     if dist.is_main():
         print(f"run folder: {run.path}")
-    train_run(config, run, progress=not args.no_progress, data=data)
+    try:
+        train_run(config, run, progress=not args.no_progress, data=data)
+    finally:
+        if dist.is_main():
+            if args.resume:
+                _keep_config_unless_trained(run, old_config, kept)
+            else:
+                _remove_if_only_config(run)
     if dist.is_main():
         print(f"done: {run.path}")
     dist.finish()
     return 0
+
+
+def _checkpoint_ids(run: Run) -> set[tuple[str, int]]:
+    """Every complete checkpoint of a run, by path and inode (a rewritten one is new)."""
+    return {(str(p), p.stat().st_ino) for p in run.checkpoints.glob("*/step-*") if p.is_dir()}
+
+
+def _keep_config_unless_trained(
+    run: Run, old_config: bytes, kept: set[tuple[str, int]] | None
+) -> None:
+    """A resume that wrote no new checkpoint puts the run's config back as it was: the config
+    describes what the checkpoints were trained with."""
+    if _checkpoint_ids(run) == kept and run.config_path.read_bytes() != old_config:
+        atomic_write_bytes(run.config_path, old_config)
+
+
+def _remove_if_only_config(run: Run) -> None:
+    """A new run that failed before writing anything but its config is removed, so that it
+    leaves no empty run behind (and the next run of that name is not numbered)."""
+    files = [p for p in run.path.rglob("*") if not p.is_dir()]
+    if files == [run.config_path]:
+        shutil.rmtree(run.path)
 
 
 def _create_run(name: str, config: Config, runs_dir: Path) -> Run:

@@ -17,6 +17,9 @@ OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 Precision = Literal["fp32", "bf16"]
+# Seeds feed numpy's SeedSequence and torch generators (the loop's data order seeds one with
+# seed * 1_000_003 + epoch, which must stay below 2**64): unsigned 32-bit values fit them all.
+SEED_LIMIT = 2**32
 
 
 def _require(ok: bool, key: str, msg: str) -> None:
@@ -175,7 +178,8 @@ class Stage1Config:
             f"must be in [1, 512], got {self.fine_dim}",
         )
         _require(self.width >= 4, "stage1.width", f"must be >= 4, got {self.width}")
-        _require(self.steps >= 0, "stage1.steps", f"must be >= 0, got {self.steps}")
+        # A stage of 0 steps writes no checkpoint, and every later part is built from one.
+        _require(self.steps >= 1, "stage1.steps", f"must be >= 1, got {self.steps}")
         _require(self.batch_size >= 2, "stage1.batch_size", f"must be >= 2, got {self.batch_size}")
         _require(0 < self.lr < 1, "stage1.lr", f"must be in (0, 1), got {self.lr}")
         _require(0 <= self.ema < 1, "stage1.ema", f"must be in [0, 1), got {self.ema}")
@@ -214,7 +218,7 @@ class DiffusionConfig:
             "diffusion.fine_schedule",
             f"must be 'progressive' or 'flat', got {self.fine_schedule!r}",
         )
-        _require(self.steps >= 0, "diffusion.steps", f"must be >= 0, got {self.steps}")
+        _require(self.steps >= 1, "diffusion.steps", f"must be >= 1, got {self.steps}")
         _require(
             self.batch_size >= 1, "diffusion.batch_size", f"must be >= 1, got {self.batch_size}"
         )
@@ -314,6 +318,11 @@ class TrainConfig:
             self.method in ("cofi", "uncond", "labels"),
             "train.method",
             f"must be one of cofi, uncond, labels; got {self.method!r}",
+        )
+        _require(
+            0 <= self.seed < SEED_LIMIT,
+            "train.seed",
+            f"must be in [0, {SEED_LIMIT - 1}], got {self.seed}",
         )
         _require(
             self.on_divergence in ("stop", "rollback"),

@@ -114,4 +114,5 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several unrelated types for a bad file
-        raise CheckpointError(f"{path}: unreadable training state ({err})") from None
+        detail = " ".join(str(err).split())  # torch's messages span lines
+        raise CheckpointError(f"{path}: unreadable training state ({detail})") from None

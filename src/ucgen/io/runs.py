@@ -6,18 +6,54 @@ Layout:
     checkpoints/     components (config.json + model.safetensors) and training state
     samples/         sample grids and strips
     report/          HTML report and its figures
-A new run never overwrites another: an existing name gets a numbered suffix.
+A new run never overwrites another: an existing name gets a numbered suffix. A run name is
+one path component of letters, digits, '.', '_' and '-', so a run stays inside its runs folder.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from ucgen.config import Config, load_saved_config, save_config
 from ucgen.errors import CheckpointError, UcgenError
+from ucgen.io.atomic import atomic_write_text
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_run_name(name: str) -> str:
+    """`name` if it can name a run folder: one path component (no '/', not '..') of letters,
+    digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters."""
+    if not RUN_NAME.match(name):
+        raise UcgenError(
+            f"run name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(at most 128, starting with a letter or digit; no '/')"
+        )
+    return name
+
+
+def run_name_from(text: str) -> str:
+    """A valid run name made from free text (a data set's file name): every run of other
+    characters becomes '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:128]
+    return name or "run"
+
+
+def check_runs_dir(root: Path) -> Path:
+    """`root` if run folders can be made in it: a folder, or a path whose first existing
+    ancestor is one (it is created with the run)."""
+    root = Path(root)
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = "" if path == root else f": {path}"
+                raise UcgenError(f"runs folder {root}{where} is a file, not a folder")
+            break
+    return root
 
 
 class Run:
@@ -29,7 +65,8 @@ class Run:
     @classmethod
     def create(cls, name: str, config: Config, root: Path = Path("runs")) -> Run:
         """Make a fresh folder `root/name` (or `name-2`, `name-3`, ...) and save the config."""
-        root = Path(root)
+        check_run_name(name)
+        root = check_runs_dir(Path(root))
         try:
             root.mkdir(parents=True, exist_ok=True)
             path = root / name
@@ -41,8 +78,10 @@ class Run:
                 except FileExistsError:
                     n += 1
                     path = root / f"{name}-{n}"
-        except PermissionError:
-            raise UcgenError(f"cannot create a run folder in {root}: permission denied") from None
+        except OSError as err:
+            raise UcgenError(
+                f"cannot create a run folder in {root}: {err.strerror or err}"
+            ) from None
         run = cls(path)
         save_config(config, run.config_path)
         return run
@@ -51,6 +90,8 @@ class Run:
     def open(cls, path: str | Path) -> Run:
         """An existing run folder; fails clearly if it is not one."""
         run = cls(Path(path))
+        if run.path.exists() and not run.path.is_dir():
+            raise CheckpointError(f"{path} is a file, not a run folder")
         if not run.path.is_dir():
             raise CheckpointError(f"run folder not found: {path}")
         if not run.config_path.is_file():
@@ -85,6 +126,26 @@ class Run:
         record = {"time": round(time.time(), 3), **record}
         with self.metrics_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+
+    def drop_metrics_after(self, stage: str, step: int) -> None:
+        """Remove the rows `stage` logged after `step` (and a line cut by a kill), atomically.
+
+        A resumed stage continues from its checkpoint at `step`; the rows a killed process
+        logged after it would otherwise appear twice, with the loss curve doubling back."""
+        if not self.metrics_path.is_file():
+            return
+        lines = self.metrics_path.read_text().splitlines()
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if record.get("stage") == stage and record.get("step", 0) > step:
+                continue
+            kept.append(line)
+        if kept != lines:
+            atomic_write_text(self.metrics_path, "".join(f"{line}\n" for line in kept))
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.is_file():

@@ -15,14 +15,14 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
-from ucgen.errors import UcgenError
+from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import Parts, get_method
 from ucgen.methods.parts import Condition, PixelGenerator
 from ucgen.models.hm_unet import load_unet
 from ucgen.sampling.pipeline import DiffusionGenerator
 from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import final_components
+from ucgen.training.checkpoints import checkpoint_step, final_components, latest_checkpoint
 from ucgen.training.speed import set_threads
 
 PIXEL_STAGE = "diffusion"
@@ -55,12 +55,22 @@ class TrainedModel:
         `section.key=value` overrides of the run's config (e.g. "sample.prior=fitted")."""
         run = Run.open(path)
         config = run.config()
+        unfinished = _unfinished(run, config)
         for item in overrides:
             config = merge(config, parse_override(item)).check()
         set_threads(config.train.threads)
         dev = dist.local_device(device)
-        parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
+        try:
+            parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
+        except CheckpointError:
+            if unfinished is None:
+                raise
+            raise CheckpointError(unfinished) from None
         if generator == PIXEL_STAGE:
+            if unfinished is not None:
+                names = ", ".join(sorted(parts.generators))
+                also = f" (its finished generators: {names}, with --generator)" if names else ""
+                raise CheckpointError(unfinished + also)
             unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
             return cls(
@@ -214,6 +224,24 @@ class TrainedModel:
             raise UcgenError("this model has no discrete codes")
         if not 0 <= code < self.parts.num_codes:
             raise UcgenError(f"code must be in [0, {self.parts.num_codes}), got {code}")
+
+
+def _unfinished(run: Run, config: Config) -> str | None:
+    """Why a run cannot be used yet, if its training stopped before the end: the pixel
+    generator, every method's last stage, has not reached its configured steps."""
+    latest = latest_checkpoint(run.checkpoints / PIXEL_STAGE)
+    done = 0 if latest is None else checkpoint_step(latest)
+    if done >= config.diffusion.steps:
+        return None
+    where = (
+        "before its pixel generator started"
+        if latest is None
+        else (f"with its pixel generator at step {done} of {config.diffusion.steps}")
+    )
+    return (
+        f"{run.path} is an unfinished run: its training stopped {where}; resume it with "
+        f"`ucgen train --resume {run.path}`"
+    )
 
 
 def _check_at_least(name: str, value: float, minimum: float) -> None:

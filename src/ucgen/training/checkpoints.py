@@ -3,7 +3,9 @@
 A checkpoint is a folder `checkpoints/STAGE/step-NNNNNNN/` holding `state.pt` (everything to
 resume: weights, EMA, optimisers, step, RNG) and the stage's inference components. It is written
 under a temporary name and renamed when complete, so a folder named `step-*` is always whole.
-The newest complete checkpoint wins; older ones are removed only after a newer one is complete.
+The newest complete checkpoint wins; older ones are removed only after a newer one is complete,
+so when the newest one's training state cannot be read (a damaged disk, a copy cut short) a
+resume falls back to the one before it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,14 @@ def complete_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step a complete checkpoint folder was taken at, from its name."""
+    match = STEP_DIR.match(path.name)
+    if match is None:
+        raise CheckpointError(f"{path} is not a checkpoint folder (step-NNNNNNN)")
+    return int(match.group(1))
+
+
 def latest_checkpoint(folder: Path) -> Path | None:
     found = complete_checkpoints(folder)
     return found[-1] if found else None
@@ -78,13 +89,39 @@ def latest_checkpoint(folder: Path) -> Path | None:
 
 def load_checkpoint(stage: TrainingStage, path: Path) -> int:
     """Restore a stage and the RNG from a checkpoint folder; returns the step it was taken at."""
-    state = load_state(path / "state.pt")
+    return _restore(stage, load_state(path / "state.pt"), path)
+
+
+def _restore(stage: TrainingStage, state: dict[str, Any], path: Path) -> int:
     try:
         stage.load_state_dict(state["stage"])
         set_rng_state(state["rng"])
         return int(state["step"])
     except (KeyError, RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path} does not match this training stage: {err}") from None
+        detail = " ".join(str(err).split())  # torch's messages span lines
+        raise CheckpointError(f"{path} does not match this training stage: {detail}") from None
+
+
+def load_latest_readable(
+    stage: TrainingStage, folder: Path, warn: Callable[[str], None]
+) -> tuple[int, Path | None]:
+    """Restore `stage` from its newest complete checkpoint in `folder` whose training state
+    can be read, calling `warn` once for each newer one skipped; returns (step, checkpoint),
+    (0, None) where there is none. A checkpoint that reads but does not fit the stage is an
+    error, not skipped: an older one would not fit either."""
+    found = complete_checkpoints(folder)
+    for path in reversed(found):
+        try:
+            state = load_state(path / "state.pt")
+        except CheckpointError as err:
+            if path == found[0]:
+                raise CheckpointError(
+                    f"no checkpoint of stage '{stage.name}' in {folder} can be read: {err}"
+                ) from None
+            warn(f"{err}; resuming stage '{stage.name}' from the checkpoint before it")
+            continue
+        return _restore(stage, state, path), path
+    return 0, None
 
 
 def final_components(run_checkpoints: Path, stage_name: str) -> Path:

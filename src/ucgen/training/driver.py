@@ -5,16 +5,91 @@ This is what `ucgen train` runs. It knows methods only through the `Method` inte
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ucgen.config import Config
 from ucgen.data import ImageDataset, load_dataset
+from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
 from ucgen.training import distributed as dist
+from ucgen.training.checkpoints import checkpoint_step, latest_checkpoint
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
 from ucgen.training.speed import SpeedSettings, set_threads
+
+# What a resume may change: run-time settings of training, the sampling and evaluation defaults,
+# where the images are read from and how many, and how long a stage trains. Every other key
+# defines the saved networks' shapes, the method (its losses and augmentation) or the data order
+# and random state the checkpoints continue, so changing it would make the checkpoints fit a
+# config they were not trained with (or not load at all).
+RESUMABLE = {
+    "train": {
+        "device",
+        "log_every",
+        "sample_every",
+        "checkpoint_every",
+        "on_divergence",
+        "rollback_lr_factor",
+        "max_rollbacks",
+        "channels_last",
+        "compile",
+        "threads",
+        "precision",
+    },
+    "sample": {f.name for f in dataclasses.fields(Config().sample)},
+    "eval": {f.name for f in dataclasses.fields(Config().eval)},
+    "data": {"root", "limit"},
+    "stage1": {"steps"},
+    "diffusion": {"steps"},
+}
+# Why some refused keys are refused, where the general reason would puzzle.
+REFUSED_BECAUSE = {
+    "lr": "the checkpoint's optimiser state keeps its own learning rate; "
+    "train.on_divergence=rollback lowers it on resume",
+    "seed": "the checkpoints continue this seed's data order and random state",
+    "batch_size": "the checkpoints continue this batch size's data order",
+}
+# The stage whose length each `*.steps` key sets; the pixel generator trains last in every method.
+STEPS_STAGE = {"stage1": "stage1", "diffusion": "diffusion"}
+LAST_STAGE = "diffusion"
+
+
+def check_resume(saved: Config, config: Config, run: Run) -> None:
+    """Refuse a resumed `config` that differs from the run's `saved` one in a key a resume may
+    not change (see RESUMABLE), or that shortens a stage below the steps it has trained, or
+    lengthens a finished stage that later parts were built from; the message names the key."""
+    for section in dataclasses.fields(Config):
+        old, new = getattr(saved, section.name), getattr(config, section.name)
+        for item in dataclasses.fields(old):
+            before, after = getattr(old, item.name), getattr(new, item.name)
+            if before == after:
+                continue
+            key = f"{section.name}.{item.name}"
+            if item.name not in RESUMABLE.get(section.name, set()):
+                reason = REFUSED_BECAUSE.get(
+                    item.name, "it defines the run's networks, method or data"
+                )
+                raise ConfigError(
+                    f"{key}: a resumed run keeps {before!r} ({reason}); start a new run to "
+                    f"use {after!r}"
+                )
+            if item.name == "steps" and section.name in STEPS_STAGE:
+                _check_new_length(key, before, after, run, STEPS_STAGE[section.name])
+
+
+def _check_new_length(key: str, before: int, after: int, run: Run, stage: str) -> None:
+    latest = latest_checkpoint(run.checkpoints / stage)
+    done = 0 if latest is None else checkpoint_step(latest)
+    if after < done:
+        raise ConfigError(f"{key}: stage '{stage}' has trained {done} steps already; got {after}")
+    if stage != LAST_STAGE and done >= before:
+        raise ConfigError(
+            f"{key}: stage '{stage}' has finished its {before} steps and the later stages "
+            f"were built from it; start a new run to train it for {after}"
+        )
 
 
 def load_training_data(config: Config, split: str = "train") -> ImageDataset:

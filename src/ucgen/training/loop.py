@@ -14,6 +14,7 @@ checkpoint this makes a resumed run continue exactly as an uninterrupted one wou
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,12 @@ from ucgen.errors import TrainingError
 from ucgen.io.runs import Run
 from ucgen.report.grid import save_grid
 from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from ucgen.training.checkpoints import (
+    latest_checkpoint,
+    load_checkpoint,
+    load_latest_readable,
+    save_checkpoint,
+)
 from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 from ucgen.training.stage import TrainingStage
 
@@ -66,17 +72,22 @@ def train_stage(
 ) -> int:
     """Train `stage` for `stage.total_steps` steps on `data`; returns the last step done.
 
-    With `resume`, continues from the newest complete checkpoint of this stage in `run`.
-    A final checkpoint is always written, so a finished stage can be loaded for sampling.
+    With `resume`, continues from the newest complete checkpoint of this stage in `run` whose
+    training state reads (an unreadable newer one is skipped with a warning on stderr), and
+    drops the metrics rows a killed process logged after it. A final checkpoint is always
+    written, so a finished stage can be loaded for sampling.
     """
     apply_speed(stage.networks(), settings.speed)  # before loading: it copies into the layout
     folder = run.checkpoints / stage.name
-    step = 0
-    latest = latest_checkpoint(folder) if resume else None
-    if latest is not None:
-        step = load_checkpoint(stage, latest)
+    main = dist.is_main()
+    step, latest = 0, None
+    if resume:
+        warn = _warn if main else lambda message: None  # rank 0 warns for all
+        step, latest = load_latest_readable(stage, folder, warn)
     if step >= stage.total_steps:
         return step
+    if main:
+        run.drop_metrics_after(stage.name, step)
     if latest is None:
         # The driver builds later stages after earlier ones drew rank-dependent noise.
         dist.broadcast_from_main(stage.state_dict())
@@ -85,7 +96,6 @@ def train_stage(
         # Fashion-MNIST codes ~0.04 lower NMI (bench/stage1_results.md, session 5).
         stream = np.random.SeedSequence([settings.seed, dist.rank(), 2]).generate_state(1)
         torch.manual_seed(int(stream[0]))
-    main = dist.is_main()
 
     images = data.tensors()  # (N, C, H, W) in [-1, 1], kept in memory
     labels = None if data.labels is None else torch.from_numpy(data.labels)
@@ -146,9 +156,9 @@ def train_stage(
                 continue
             raise TrainingError(
                 f"stage '{stage.name}': {problem}. Training stopped; the last good checkpoint "
-                f"is kept ({kept or 'none yet'}). Resume with a lower learning rate, e.g. "
-                f"`ucgen train --resume {run.path} --set SECTION.lr=...`, or set "
-                "train.on_divergence=rollback."
+                f"is kept ({kept or 'none yet'}). Resume it with a lower learning rate: "
+                f"`ucgen train --resume {run.path} --set train.on_divergence=rollback`, or "
+                "start a new run with a lower SECTION.lr."
             )
         if main and (step % settings.sample_every == 0 or last):
             preview = stage.preview(torch.Generator().manual_seed(settings.seed))
@@ -162,6 +172,10 @@ def train_stage(
     if dist.world_size() > 1:
         check_ranks_agree(stage, run, step)
     return step
+
+
+def _warn(message: str) -> None:
+    print(f"ucgen: warning: {message}", file=sys.stderr)
 
 
 def roll_back(stage: TrainingStage, checkpoint: Path, lr_factor: float) -> int:
