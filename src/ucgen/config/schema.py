@@ -242,8 +242,7 @@ class SampleConfig:
     precision: Precision = "fp32"
     # CoFi's condition sampler: "fitted" (codes and fine coefficients as the training images'
     # encodings have them: the HM-UNet's training conditions) or "gaussian" (the design's
-    # N(0, I), every code equally likely: the stage-1 GAN's). Fashion-MNIST, 10k samples, FD
-    # of the HM-UNet 9.8 fitted against 29.9 Gaussian (bench/results/fmnist-10k.md).
+    # N(0, I), every code equally likely: the stage-1 GAN's; bench/results/fmnist-10k.md).
     prior: Literal["gaussian", "fitted"] = "fitted"
 
     def check(self) -> None:

@@ -92,8 +92,8 @@ def train_stage(
         # The driver builds later stages after earlier ones drew rank-dependent noise.
         dist.broadcast_from_main(stage.state_dict())
         # A stream of its own per rank: not `seed` itself, which the driver used to build the
-        # networks. Replaying the initialisation's random numbers as training noise gave
-        # Fashion-MNIST codes ~0.04 lower NMI (bench/stage1_results.md, session 5).
+        # networks: replaying the initialisation's random numbers as training noise correlates
+        # the two and gave worse codes (bench/stage1_results.md).
         stream = np.random.SeedSequence([settings.seed, dist.rank(), 2]).generate_state(1)
         torch.manual_seed(int(stream[0]))
 
