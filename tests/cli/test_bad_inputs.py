@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.cli.tiny_runs import train_tiny
 from ucgen.cli.main import main
@@ -88,9 +90,69 @@ def rows(*cases: tuple[str, Bad]) -> list:
     return [pytest.param(case, id=name) for name, case in cases]
 
 
+def _png(run: Path, tmp: Path) -> None:
+    """An 8-bit RGB picture {tmp}/i.png for `vary`."""
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp / "i.png")
+
+
+def _file_f(run: Path, tmp: Path) -> None:
+    """A plain file {tmp}/f where a folder is expected."""
+    (tmp / "f").write_text("a file")
+
+
+def _float_tif(run: Path, tmp: Path) -> None:
+    """A float (mode F) picture {tmp}/f.tif, of no stated range."""
+    Image.fromarray(np.full((16, 16), 0.5, np.float32)).save(tmp / "f.tif")
+
+
 # Sampling commands: sample, traverse, flip, vary.
 SAMPLE = rows(
     ("sample-code-out-of-range", Bad("sample {run} --code 99 --steps 2", ("code", "99"))),
+    ("sample-seed-negative", Bad("sample {run} --seed -1 --steps 2", ("seed", "got -1"))),
+    (
+        "sample-seed-too-large",
+        Bad("sample {run} --seed 99999999999999999999999 --steps 2", ("seed", "2**63 - 1")),
+    ),
+    ("flip-seed-negative", Bad("flip {run} --code 0 --bit 0 --seed -1 --steps 2", ("seed",))),
+    (
+        "vary-seed-too-large",
+        Bad("vary {run} --image {tmp}/i.png --seed 9223372036854775808", ("seed",), prepare=_png),
+    ),
+    (
+        "traverse-last-row-seed-too-large",
+        Bad(
+            "traverse {run} --code 0 --direction 0 --rows 2 --seed 9223372036854775807",
+            ("--seed + --rows - 1", "9223372036854775808"),
+        ),
+    ),
+    ("sample-n-too-large", Bad("sample {run} --n 1000000000 --steps 2", ("GiB", "at most"))),
+    (
+        "traverse-too-many-images",
+        Bad(
+            "traverse {run} --code 0 --direction 0 --rows 100000 --length 100000",
+            ("--rows x --length", "at most"),
+        ),
+    ),
+    ("sample-guidance-nan", Bad("sample {run} --guidance nan", ("guidance", "finite", "nan"))),
+    ("sample-guidance-inf", Bad("sample {run} --guidance inf", ("guidance", "finite", "inf"))),
+    ("flip-guidance-fine-nan", Bad("flip {run} --code 0 --bit 0 --guidance-fine nan", ("finite",))),
+    ("sample-steps-above-config-cap", Bad("sample {run} --steps 100000", ("[1, 1000]", "100000"))),
+    (
+        "sample-out-unwritable-leaves-no-png",
+        Bad("sample {run} --png {tmp}/a.png --out /proc/x.npz --steps 2", ("/proc/x.npz",)),
+    ),
+    (
+        "sample-png-in-a-file",
+        Bad("sample {run} --png {tmp}/f/a.png --steps 2", ("not a folder",), prepare=_file_f),
+    ),
+    (
+        "sample-png-bad-suffix",
+        Bad("sample {run} --png {tmp}/a.txt --out {tmp}/s.npz --steps 2", (".png", ".jpg")),
+    ),
+    (
+        "vary-float-image",
+        Bad("vary {run} --image {tmp}/f.tif --steps 2", ("mode F", "8-bit"), prepare=_float_tif),
+    ),
 )
 
 # Training: new runs, run names and folders, resume.
