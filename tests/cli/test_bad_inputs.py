@@ -23,6 +23,7 @@ from PIL import Image
 
 from tests.cli.tiny_runs import train_tiny
 from ucgen.cli.main import main
+from ucgen.evaluation.samples import save_samples
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,16 @@ def _file_f(run: Path, tmp: Path) -> None:
     (tmp / "f").write_text("a file")
 
 
+def _npz(run: Path, tmp: Path) -> None:
+    """A valid samples file {tmp}/s.npz."""
+    save_samples(tmp / "s.npz", np.zeros((4, 8, 8, 1), np.uint8))
+
+
+def _text(run: Path, tmp: Path) -> None:
+    """A text file {tmp}/x.txt."""
+    (tmp / "x.txt").write_text("not samples")
+
+
 def _float_tif(run: Path, tmp: Path) -> None:
     """A float (mode F) picture {tmp}/f.tif, of no stated range."""
     Image.fromarray(np.full((16, 16), 0.5, np.float32)).save(tmp / "f.tif")
@@ -168,6 +179,27 @@ OUTPUTS = rows(
 # Evaluation, clustering, reports and data commands.
 EVAL = rows(
     ("eval-missing-run", Bad("eval {tmp}/nothing", ("not found",))),
+    ("eval-n-zero-is-not-unset", Bad("eval {run} --n 0", ("eval.num_samples", "got 0"))),
+    ("eval-n-one", Bad("eval {run} --n 1", ("eval.num_samples", ">= 2"))),
+    ("eval-n-too-large", Bad("eval {run} --n 1000000000", ("GiB",))),
+    ("eval-out-unwritable-first", Bad("eval {run} --n 8 --out /proc/e.json", ("/proc/e.json",))),
+    ("eval-out-a-folder", Bad("eval {run} --n 8 --out {tmp}", ("a folder",))),
+    (
+        "eval-samples-out-first",
+        Bad("eval --samples {tmp}/s.npz --data digits --out {tmp}", ("a folder",), prepare=_npz),
+    ),
+    (
+        "eval-samples-not-npz",
+        Bad("eval --samples {tmp}/x.txt --data digits", ("not an .npz",), prepare=_text),
+    ),
+    ("cluster-per-code-zero", Bad("cluster {run} --data shapes --per-code 0", ("--per-code",))),
+    ("cluster-per-code-negative", Bad("cluster {run} --data shapes --per-code -1", ("got -1",))),
+    (
+        "cluster-out-in-a-file",
+        Bad("cluster {run} --data shapes --out {run}/config.json", ("not a folder",)),
+    ),
+    ("data-info-n-zero", Bad("data info digits --n 0", ("--n must be >= 1",))),
+    ("data-info-preview-suffix", Bad("data info digits --preview {tmp}/p.txt", (".png",))),
 )
 
 

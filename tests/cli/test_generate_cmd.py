@@ -12,6 +12,7 @@ from tests.cli.tiny_runs import error_line, train_tiny
 from ucgen.cli.generate_cmd import read_image
 from ucgen.cli.main import main
 from ucgen.errors import UcgenError
+from ucgen.evaluation.run_eval import evaluate_run
 from ucgen.evaluation.samples import load_samples
 from ucgen.sampling.trained import MAX_SEED, TrainedModel
 
@@ -124,6 +125,18 @@ def test_eval_of_a_run_writes_where_out_says(runs, tmp_path, monkeypatch):
     assert not (run / "eval.json").exists()  # an earlier report of the run is not replaced
     assert main(argv) == 0
     assert json.loads((run / "eval.json").read_text())["sampling"]["guidance"] == 1
+
+
+def test_evaluate_run_checks_n_and_out_before_any_work(runs, tmp_path):
+    """n = 0 is not "unset" (it drew eval.num_samples and replaced RUN/eval.json); a bad `out`
+    fails before the samples are drawn."""
+    model = TrainedModel.load(runs["cofi"])
+    (runs["cofi"] / "eval.json").unlink(missing_ok=True)
+    with pytest.raises(UcgenError, match="eval.num_samples: must be >= 2, got 0"):
+        evaluate_run(model, num_samples=0)
+    assert not (runs["cofi"] / "eval.json").exists()
+    with pytest.raises(UcgenError, match="it exists and is a folder"):
+        evaluate_run(model, num_samples=8, out=tmp_path)
 
 
 def test_stage1_generator(runs, tmp_path, capsys):
