@@ -11,8 +11,7 @@ import numpy as np
 from ucgen.data import load_dataset
 from ucgen.data.download import PUBLIC_SETS, download
 from ucgen.errors import UcgenError
-from ucgen.io.outputs import PICTURE_SUFFIXES, check_output
-from ucgen.report.grid import save_grid
+from ucgen.report.grid import check_picture_target, save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -78,7 +77,7 @@ def run_info(args: argparse.Namespace) -> int:
         args.source, split=args.split, resolution=args.resolution, root=args.data_root
     )
     out = Path(args.preview or f"preview-{ds.name}.png")
-    check_output(out, PICTURE_SUFFIXES, "a preview")
+    check_picture_target(out)
     c, h, w = ds.shape
     print(f"data set     {ds.name} ({args.split})")
     print(f"images       {len(ds)}")

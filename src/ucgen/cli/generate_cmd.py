@@ -10,8 +10,8 @@ from PIL import Image
 
 from ucgen.data.sources.folder import WIDE_MODES
 from ucgen.errors import DataError, UcgenError
-from ucgen.io.outputs import PICTURE_SUFFIXES, check_output
-from ucgen.report.grid import save_grid
+from ucgen.io.outputs import check_output
+from ucgen.report.grid import check_picture_target, save_grid
 from ucgen.sampling.trained import check_seed
 
 
@@ -162,7 +162,7 @@ def _done(path: Path, what: str) -> None:
 def _png(args: argparse.Namespace, model, name: str) -> Path:
     """The picture's path (--png, or RUN/samples/NAME.png), checked before any sampling."""
     path = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
-    check_output(path, PICTURE_SUFFIXES, "a picture")
+    check_picture_target(path)
     return path
 
 

@@ -12,8 +12,6 @@ from pathlib import Path
 from ucgen.errors import UcgenError
 from ucgen.io.atomic import check_target
 
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
 
 def check_output(path: str | Path, suffixes: Sequence[str] = (), what: str = "the file") -> Path:
     """The file that writing `path` will create or replace, checked: its suffix is one of
@@ -22,9 +20,10 @@ def check_output(path: str | Path, suffixes: Sequence[str] = (), what: str = "th
     removed at once: permission bits say nothing for root or on read-only mounts).
     Returns the resolved path; a UcgenError naming `path` otherwise."""
     path = Path(path)
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise UcgenError(f"{path}: {what} must end in {' or '.join(suffixes)}")
     target = check_target(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        shown = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
+        raise UcgenError(f"{path}: {what} must end in one of {', '.join(suffixes)}; got {shown}")
     folder = target.parent
     while not folder.exists():
         folder = folder.parent
