@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ucgen.io.runs import Run
-from ucgen.report.html import write_report
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,6 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from ucgen.io.runs import Run
+    from ucgen.report.html import write_report
+
     out = write_report(Run.open(args.run))
     print(f"report written to {out}")
     return 0
