@@ -177,25 +177,25 @@ TRAIN = rows(
             prepare=lambda run, tmp: (tmp / "file").write_text("x"),
         ),
     ),
-    ("resume-bits", Bad("train --resume {run} --set stage1.bits=3", ("stage1.bits", "new run"))),
+    ("resume-bits", Bad("train --resume {run} --set cofi.bits=3", ("cofi.bits", "new run"))),
     (
         "resume-width",
         Bad("train --resume {run} --set diffusion.width=16", ("diffusion.width", "new run")),
     ),
     ("resume-method", Bad("train --resume {run} --set train.method=uncond", ("train.method",))),
     ("resume-seed", Bad("train --resume {run} --set train.seed=5", ("train.seed", "data order"))),
-    ("resume-lr", Bad("train --resume {run} --set stage1.lr=0.001", ("stage1.lr", "optimiser"))),
+    ("resume-lr", Bad("train --resume {run} --set cofi.lr=0.001", ("cofi.lr", "optimiser"))),
     (
         "resume-shorter",
         Bad("train --resume {run} --set diffusion.steps=2", ("diffusion.steps", "trained 4")),
     ),
     (
         "resume-finished-stage-longer",
-        Bad("train --resume {run} --set stage1.steps=8", ("stage1.steps", "finished")),
+        Bad("train --resume {run} --set cofi.steps=8", ("cofi.steps", "finished")),
     ),
     (
         "resume-dry-run-bits",
-        Bad("train --resume {run} --set stage1.bits=3 --dry-run", ("stage1.bits",)),
+        Bad("train --resume {run} --set cofi.bits=3 --dry-run", ("cofi.bits",)),
     ),
     (
         "seed-negative",
@@ -214,7 +214,7 @@ TRAIN = rows(
     ),
     (
         "stage1-steps-zero",
-        Bad("train --preset tiny --runs-dir {tmp} --set stage1.steps=0", ("stage1.steps", ">= 1")),
+        Bad("train --preset tiny --runs-dir {tmp} --set cofi.steps=0", ("cofi.steps", ">= 1")),
     ),
     (
         "diffusion-steps-zero",

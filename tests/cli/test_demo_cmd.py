@@ -15,7 +15,7 @@ def test_demo_trains_draws_evaluates_and_reports(tmp_path, monkeypatch, capsys):
         str(tmp_path),
         "--no-progress",
         "--set",
-        "stage1.steps=4",
+        "cofi.steps=4",
         "--set",
         "diffusion.steps=4",
         "--set",

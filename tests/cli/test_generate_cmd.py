@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.app.run_eval import evaluate_run
+from ucgen.app.trained import MAX_SEED, TrainedModel
 from ucgen.cli.main import main
 from ucgen.errors import UcgenError
-from ucgen.evaluation.run_eval import evaluate_run
 from ucgen.evaluation.samples import load_samples
-from ucgen.sampling.trained import MAX_SEED, TrainedModel
 
 STEPS = ["--steps", "2"]
 TILE = 2 * 16 + 1  # 16x16 images are drawn at 2x, 1 px apart

@@ -9,8 +9,8 @@ import pytest
 
 from tests.cli.tiny_runs import error_line
 from ucgen.cli.main import main
-from ucgen.config import load_config
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.report.grid import save_grid
 
 

@@ -4,8 +4,8 @@ import numpy as np
 from PIL import Image
 
 from ucgen.cli.main import main
-from ucgen.config import load_config
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.report.grid import make_grid, save_grid
 
 

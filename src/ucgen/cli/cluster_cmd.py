@@ -56,12 +56,13 @@ def run_cluster(args: argparse.Namespace) -> int:
     from ucgen.evaluation import semantic
     from ucgen.io.atomic import atomic_write, atomic_write_text
     from ucgen.io.outputs import check_output
-    from ucgen.methods import encode_dataset, get_method
+    from ucgen.methods import get_method, load_saved_config
+    from ucgen.methods.method import encode_dataset
     from ucgen.report.grid import save_grid
-    from ucgen.training import distributed as dist
-    from ucgen.training.speed import set_threads
+    from ucgen.runtime import distributed as dist
+    from ucgen.runtime.speed import set_threads
 
-    config = run.config()
+    config = load_saved_config(run.config_path)
     set_threads(config.train.threads)
     device = dist.local_device(args.device)
     parts = get_method(config.train.method).load_parts(config, run.checkpoints, device)

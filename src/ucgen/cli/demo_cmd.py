@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from ucgen.cli.common import add_config_args
-from ucgen.config import load_config
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ucgen.evaluation.run_eval import evaluate_run, print_report
+    from ucgen.app.driver import train_run
+    from ucgen.app.run_eval import evaluate_run, print_report
+    from ucgen.app.trained import TrainedModel
     from ucgen.report.html import write_report
-    from ucgen.sampling.trained import TrainedModel
-    from ucgen.training.driver import train_run
 
     config = load_config(args.preset, args.config, args.overrides)
     run = Run.create(args.name, config, args.runs_dir)

@@ -93,7 +93,7 @@ def run_eval(args: argparse.Namespace) -> int:
         report_to_json,
     )
     from ucgen.io.atomic import atomic_write_text
-    from ucgen.training.speed import set_threads
+    from ucgen.runtime.speed import set_threads
 
     out = check_output(args.out or Path("eval.json"))
     full = config_from_args(args)
@@ -120,12 +120,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_eval_run(args: argparse.Namespace) -> int:
-    """Evaluate a trained run with its own config (--set overrides it, e.g. sample.prior)."""
+    """Evaluate a trained run with its own config (--set overrides it, e.g. cofi.prior=gaussian)."""
     from ucgen.io.runs import Run
 
     Run.open(args.run)  # a wrong path is refused before torch is imported
-    from ucgen.evaluation.run_eval import evaluate_run, print_report
-    from ucgen.sampling.trained import TrainedModel
+    from ucgen.app.run_eval import evaluate_run, print_report
+    from ucgen.app.trained import TrainedModel
 
     model = TrainedModel.load(args.run, generator=args.generator, overrides=args.overrides)
     name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"

@@ -50,12 +50,13 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         "trained, e.g. stage1 (CoFi-UCGen's GAN generator, its baseline)",
     )
     p.add_argument(
-        "--prior",
-        default=None,
-        choices=["gaussian", "fitted"],
-        help="CoFi-UCGen's condition sampler: gaussian (N(0, I), every code equally likely) or "
-        "fitted (codes and fine coefficients as the training images have them); "
-        "default: sample.prior of the run's config",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a setting of the run's config for this command (repeatable), e.g. "
+        "--set cofi.prior=gaussian (CoFi-UCGen's N(0, I) condition sampler)",
     )
 
 
@@ -134,11 +135,10 @@ def _load(args: argparse.Namespace):
     from ucgen.io.runs import Run
 
     Run.open(args.run)  # a wrong path is refused before torch is imported
-    from ucgen.sampling.trained import TrainedModel
+    from ucgen.app.trained import TrainedModel
 
-    overrides = [] if args.prior is None else [f"sample.prior={args.prior}"]
     return TrainedModel.load(
-        args.run, device=args.device, generator=args.generator, overrides=overrides
+        args.run, device=args.device, generator=args.generator, overrides=args.overrides
     )
 
 
@@ -194,7 +194,7 @@ def run_sample(args: argparse.Namespace) -> int:
 def run_traverse(args: argparse.Namespace) -> int:
     if args.rows < 1:
         raise UcgenError(f"--rows must be >= 1, got {args.rows}")
-    from ucgen.sampling.trained import check_seed
+    from ucgen.app.trained import check_seed
 
     # Row r is drawn with seed + r: the last row's seed must be a seed too.
     check_seed(args.seed)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ucgen.config import Config, load_saved_config, save_config
+from ucgen.config import Config, to_json
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.atomic import atomic_write_text
 
@@ -83,7 +83,7 @@ class Run:
                 f"cannot create a run folder in {root}: {err.strerror or err}"
             ) from None
         run = cls(path)
-        save_config(config, run.config_path)
+        run.save_config(config)
         return run
 
     @classmethod
@@ -118,8 +118,9 @@ class Run:
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
 
-    def config(self) -> Config:
-        return load_saved_config(self.config_path)
+    def save_config(self, config: Config) -> None:
+        """Write the run's resolved config as config.json, atomically."""
+        atomic_write_text(self.config_path, to_json(config))
 
     def log(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl (with a wall-clock time stamp)."""

@@ -1,7 +1,7 @@
 """The two baselines, as choices of parts.
 
 - Unconditional: no encoder, no condition sampler; the UNet has coarse_dim = fine_dim = 0 and
-  the diffusion stage gets `condition_fn=None`, `preview_sampler=None`.
+  the diffusion stage gets `condition_fn=None`, `preview_conditions=None`.
 - Label oracle: the "encoder" is the true labels (one-hot coarse + class id as code), and new
   conditions are drawn from the empirical label frequencies of the training set. It bounds
   what a label-free method can reach with the same UNet.
@@ -21,9 +21,9 @@ from ucgen.data import ImageDataset
 from ucgen.errors import DataError
 from ucgen.io.checkpoint import load_weights, save_weights
 from ucgen.methods.method import Parts
-from ucgen.methods.parts import Condition
-from ucgen.training import distributed as dist
-from ucgen.training.stage import TrainingStage
+from ucgen.models.condition import Condition
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.stage import TrainingStage
 
 
 def one_hot_condition(labels: torch.Tensor, num_classes: int) -> Condition:

@@ -18,8 +18,9 @@ import torch
 from ucgen.config import Config
 from ucgen.data import ImageDataset, to_model_range
 from ucgen.errors import UcgenError
-from ucgen.methods.parts import Condition, ConditionSampler, PixelGenerator, SemanticEncoder
-from ucgen.training.stage import TrainingStage
+from ucgen.methods.parts import ConditionSampler, PixelGenerator, SemanticEncoder
+from ucgen.models.condition import Condition
+from ucgen.runtime.stage import TrainingStage
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
 

@@ -4,7 +4,7 @@
     condition sampler : i.i.d. Gaussian prior (no label prior, no number of classes)
     pixel generator   : HM-UNet, trained on the encoder's conditions of real images
 
-Its semantic stages: with `stage1.teacher_steps`, the coarse teacher's autoencoder
+Its semantic stages: with `cofi.teacher_steps`, the coarse teacher's autoencoder
 (`ucgen.methods.cofi.teacher`), whose clustering is fitted once it has trained; then adversarial
 semantic reciprocal learning (`Stage1`), whose bits learn the teacher's codes. The stage-1
 generator is kept as a second pixel generator ("stage1"), the GAN baseline of the method.
@@ -16,7 +16,6 @@ import copy
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ucgen.config import Config
@@ -24,6 +23,7 @@ from ucgen.data import ImageDataset
 from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
+from ucgen.methods.cofi.config import CoFiConfig
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
 from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
@@ -34,15 +34,16 @@ from ucgen.methods.cofi.teacher import (
     fit_teacher,
 )
 from ucgen.methods.method import Parts
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import final_components
-from ucgen.training.stage import TrainingStage
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import final_components
+from ucgen.runtime.seeds import image_generator
+from ucgen.runtime.stage import TrainingStage
 
 PARTS_FOLDER = "cofi-parts"
 TEACHER_FOLDER = "teacher"
-PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by sample.prior
+PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by cofi.prior
 
 
 class Stage1Renderer:
@@ -87,9 +88,7 @@ class Stage1Renderer:
 
 
 def _half_normal(seed: int, index: int, k: int) -> torch.Tensor:
-    mixed = np.random.SeedSequence([seed, index, 1]).generate_state(2, np.uint32)
-    g = torch.Generator().manual_seed(int(mixed[0]) << 32 | int(mixed[1]))
-    return torch.randn(k, generator=g).abs()
+    return torch.randn(k, generator=image_generator(seed, index, 1)).abs()
 
 
 class CoFiUCGen:
@@ -101,14 +100,12 @@ class CoFiUCGen:
     ) -> Iterator[TrainingStage]:
         c, h, _ = data.shape
         teacher = None
-        if config.stage1.teacher_steps > 0:
-            autoencoder = AutoencoderStage(config.stage1.teacher_steps, c, h, device)
+        options: CoFiConfig = config.method
+        if options.teacher_steps > 0:
+            autoencoder = AutoencoderStage(options.teacher_steps, c, h, device)
             yield autoencoder
             teacher = self._teacher(config, autoencoder, data, checkpoints / TEACHER_FOLDER)
-        images = data.tensors() if config.stage1.mi_neighbours > 0 else None
-        yield Stage1(
-            config.stage1, channels=c, resolution=h, device=device, images=images, teacher=teacher
-        )
+        yield Stage1(options, channels=c, resolution=h, device=device, teacher=teacher)
 
     @staticmethod
     def _teacher(
@@ -121,7 +118,7 @@ class CoFiUCGen:
             if dist.is_main():
                 images = data.tensors().to(autoencoder.device)
                 teacher = fit_teacher(
-                    autoencoder.model, images, config.stage1.bits, config.train.seed
+                    autoencoder.model, images, config.method.bits, config.train.seed
                 )
                 save_component(teacher, teacher.config, folder)
             dist.barrier()
@@ -157,7 +154,7 @@ class CoFiUCGen:
         cfg = encoder.net.config
         return Parts(
             encoder=encoder,
-            sampler=PRIORS[config.sample.prior](basis),
+            sampler=PRIORS[config.method.prior](basis),
             condition=lambda images, labels: encoder.encode(images),
             coarse_dim=cfg.bits,
             fine_dim=cfg.fine_dim,

@@ -17,15 +17,17 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
+from ucgen.diffusion.pipeline import DiffusionGenerator
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
-from ucgen.methods import Parts, get_method
-from ucgen.methods.parts import Condition, PixelGenerator
+from ucgen.methods import get_method, load_saved_config
+from ucgen.methods.method import Parts
+from ucgen.methods.parts import PixelGenerator
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
-from ucgen.sampling.pipeline import DiffusionGenerator
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import checkpoint_step, final_components, latest_checkpoint
-from ucgen.training.speed import set_threads
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import checkpoint_step, final_components, latest_checkpoint
+from ucgen.runtime.speed import set_threads
 
 PIXEL_STAGE = "diffusion"
 # Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
@@ -60,9 +62,9 @@ class TrainedModel:
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
         the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
-        `section.key=value` overrides of the run's config (e.g. "sample.prior=fitted")."""
+        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian")."""
         run = Run.open(path)
-        config = run.config()
+        config = load_saved_config(run.config_path)
         unfinished = _unfinished(run, config)
         for item in overrides:
             config = merge(config, parse_override(item)).check()

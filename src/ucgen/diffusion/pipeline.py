@@ -8,25 +8,20 @@ number of processes.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ucgen.config.schema import Precision
-from ucgen.methods.parts import Condition
+from ucgen.diffusion.edm import EDM, Denoiser
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
-from ucgen.sampling.edm import EDM, Denoiser
-from ucgen.training.speed import precision_scope
+from ucgen.runtime.seeds import image_generator
+from ucgen.runtime.speed import precision_scope
 
 
 def image_noise(seed: int, indices: range, shape: tuple[int, int, int]) -> torch.Tensor:
     """Standard normal noise (len(indices), C, H, W) on the CPU; row j depends only on
     (seed, indices[j]): each image has its own generator seeded by mixing the pair."""
-    rows = []
-    for i in indices:
-        mixed = np.random.SeedSequence([seed, i]).generate_state(2, np.uint32)
-        g = torch.Generator().manual_seed(int(mixed[0]) << 32 | int(mixed[1]))
-        rows.append(torch.randn(shape, generator=g))
-    return torch.stack(rows)
+    return torch.stack([torch.randn(shape, generator=image_generator(seed, i)) for i in indices])
 
 
 def guided_denoiser(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ucgen.app.trained import TrainedModel
 from ucgen.evaluation import semantic
 from ucgen.evaluation.evaluate import (
     evaluate_samples,
@@ -27,7 +28,6 @@ from ucgen.evaluation.reference import Reference
 from ucgen.evaluation.samples import validate_samples
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
-from ucgen.sampling.trained import TrainedModel
 
 TRAVERSAL_CODES = 4  # codes, directions and strip length scored for fine control
 TRAVERSAL_DIRECTIONS = 3
