@@ -12,7 +12,7 @@ from ucgen.data.sources.folder import WIDE_MODES
 from ucgen.errors import DataError, UcgenError
 from ucgen.io.outputs import PICTURE_SUFFIXES, check_output
 from ucgen.report.grid import save_grid
-from ucgen.sampling.trained import check_seed
+from ucgen.sampling.trained import TrainedModel, check_seed
 
 
 def _common(p: argparse.ArgumentParser, png: str) -> None:
@@ -143,9 +143,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_vary)
 
 
-def _load(args: argparse.Namespace):
-    from ucgen.sampling.trained import TrainedModel
-
+def _load(args: argparse.Namespace) -> TrainedModel:
     overrides = [] if args.prior is None else [f"sample.prior={args.prior}"]
     return TrainedModel.load(
         args.run, device=args.device, generator=args.generator, overrides=overrides
@@ -165,7 +163,7 @@ def _done(path: Path, what: str) -> None:
     print(f"{what}: {path}")
 
 
-def _png(args: argparse.Namespace, model, name: str) -> Path:
+def _png(args: argparse.Namespace, model: TrainedModel, name: str) -> Path:
     """The picture's path (--png, or RUN/samples/NAME.png), checked before any sampling."""
     path = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
     check_output(path, PICTURE_SUFFIXES, "a picture")
