@@ -59,7 +59,7 @@ def plot_losses(curves: list[Curve], columns: int = 4) -> list[Path]:
         ncols = max(1, min(columns, len(keys)))
         nrows = max(1, math.ceil(len(keys) / ncols))
         fig, axes = plt.subplots(
-            nrows, ncols, figsize=(2.4 * ncols, 1.7 * nrows + 0.4), dpi=100, squeeze=False
+            nrows, ncols, figsize=(max(3.2, 2.4 * ncols), 1.7 * nrows + 0.4), dpi=100, squeeze=False
         )
         for ax in axes.flat[len(keys) :]:
             ax.set_visible(False)
@@ -69,7 +69,7 @@ def plot_losses(curves: list[Curve], columns: int = 4) -> list[Path]:
             ax.set_title(key, fontsize=9)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-        fig.suptitle(f"{stage}: every logged term against the step", fontsize=10)
+        fig.suptitle(f"{stage} (against the step)", fontsize=10)
         fig.tight_layout()
         try:
             atomic_write(out, lambda tmp, fig=fig: fig.savefig(tmp, format="png"))
