@@ -9,9 +9,12 @@ import torch
 from PIL import Image
 
 from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.cli.generate_cmd import read_image
 from ucgen.cli.main import main
+from ucgen.errors import UcgenError
+from ucgen.evaluation.run_eval import evaluate_run
 from ucgen.evaluation.samples import load_samples
-from ucgen.sampling.trained import TrainedModel
+from ucgen.sampling.trained import MAX_SEED, TrainedModel
 
 STEPS = ["--steps", "2"]
 TILE = 2 * 16 + 1  # 16x16 images are drawn at 2x, 1 px apart
@@ -124,6 +127,18 @@ def test_eval_of_a_run_writes_where_out_says(runs, tmp_path, monkeypatch):
     assert json.loads((run / "eval.json").read_text())["sampling"]["guidance"] == 1
 
 
+def test_evaluate_run_checks_n_and_out_before_any_work(runs, tmp_path):
+    """n = 0 is not "unset" (it drew eval.num_samples and replaced RUN/eval.json); a bad `out`
+    fails before the samples are drawn."""
+    model = TrainedModel.load(runs["cofi"])
+    (runs["cofi"] / "eval.json").unlink(missing_ok=True)
+    with pytest.raises(UcgenError, match="eval.num_samples: must be >= 2, got 0"):
+        evaluate_run(model, num_samples=0)
+    assert not (runs["cofi"] / "eval.json").exists()
+    with pytest.raises(UcgenError, match="it exists and is a folder"):
+        evaluate_run(model, num_samples=8, out=tmp_path)
+
+
 def test_stage1_generator(runs, tmp_path, capsys):
     assert sample(runs["cofi"], tmp_path / "g.npz", "--generator", "stage1") == 0
     assert load_samples(tmp_path / "g.npz").images.shape == (5, 16, 16, 3)
@@ -152,10 +167,10 @@ def test_stage1_generator(runs, tmp_path, capsys):
         (["sample", "{cofi}", "--generator", "gan"], "it has diffusion, stage1"),
         (["sample", "{cofi}", "--n", "0"], "n must be >= 1, got 0"),
         (["sample", "{uncond}", "--n", "-3"], "n must be >= 1, got -3"),
-        (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps must be >= 1, got 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance", "-1"], "guidance must be >= 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"], "guidance_fine must be >= 0"),
-        (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in .npz"),
+        (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps: must be in [1, 1000], got 0"),
+        (["sample", "{cofi}", "--n", "2", "--guidance", "-1"], "sample.guidance: must be >= 0"),
+        (["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"], "guidance_fine: must be >= 0"),
+        (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in one of .npz"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--length", "1"], "length"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--rows", "0"], "--rows"),
         (["flip", "{cofi}", "--code", "0", "--bit", "0", "--n", "0"], "n must be >= 1"),
@@ -194,3 +209,73 @@ def test_report_writes_html(runs, capsys):
 def test_device_cuda_without_cuda_is_one_error_line(runs, capsys):
     assert main(["sample", str(runs["cofi"]), "--device", "cuda", *STEPS]) == 2
     assert "no CUDA device is available" in error_line(capsys)
+
+
+def test_the_api_refuses_what_the_cli_refuses(runs):
+    """Seeds, counts and guidance scales are checked in TrainedModel, for API users too."""
+    model = TrainedModel.load(runs["cofi"])
+    bad = [
+        (lambda: model.sample(2, seed=-1, steps=2), "seed must be in [0, "),
+        (lambda: model.sample(2, seed=MAX_SEED + 1, steps=2), "seed must be in [0, "),
+        (lambda: model.conditions(10**9), "GiB"),
+        (lambda: model.sample(2, steps=1001), "sample.steps: must be in [1, 1000]"),
+        (lambda: model.sample(2, steps=2, guidance=float("nan")), "finite"),
+        (lambda: model.flip(0, 0, n=2, steps=2, guidance_fine=float("inf")), "finite"),
+        (lambda: model.traverse(0, 0, length=10**9), "length = 1000000000"),
+        (lambda: model.vary(np.zeros((1, 16, 16, 3), np.uint8), seed=-2, steps=2), "seed"),
+    ]
+    for call, message in bad:
+        with pytest.raises(UcgenError) as err:
+            call()
+        assert message in str(err.value)
+
+
+def test_the_largest_seed_samples(runs):
+    images, _ = TrainedModel.load(runs["cofi"]).sample(1, seed=MAX_SEED, steps=2)
+    assert images.shape == (1, 16, 16, 3)
+
+
+def test_sample_checks_its_outputs_before_sampling(runs, tmp_path, capsys):
+    """A bad --out leaves no grid behind: every output is checked before any image is drawn."""
+    png = tmp_path / "a.png"
+    argv = ["sample", str(runs["cofi"]), "--png", str(png), "--out", "/proc/x.npz", *STEPS]
+    assert main(argv) == 2
+    assert "/proc/x.npz" in error_line(capsys)
+    assert not png.exists()
+    jpg = tmp_path / "new" / "b.jpg"  # a folder to make, a suffix save_grid knows
+    assert main(["sample", str(runs["cofi"]), "--png", str(jpg), *STEPS]) == 0
+    assert jpg.is_file()
+
+
+def _levels(path, mode_image) -> np.ndarray:
+    mode_image.save(path)
+    return read_image(path, 1, 4)
+
+
+def test_read_image_scales_wide_grey_and_drops_alpha(tmp_path):
+    """16-bit grey is scaled to 8 bits (PIL's conversion clips it to white); palette, LA and
+    RGBA images give their colours, without alpha."""
+    grey16 = Image.fromarray(np.full((4, 4), 32896, np.uint16))  # 128 * 257: mid grey
+    assert grey16.mode == "I;16"
+    assert (_levels(tmp_path / "g16.png", grey16) == 128).all()
+    wide = Image.fromarray(np.full((4, 4), 65535, np.int32))  # mode I, as some readers give
+    assert wide.mode == "I"
+    assert (_levels(tmp_path / "i.tif", wide) == 255).all()
+    la = Image.new("LA", (4, 4), (77, 0))
+    assert (_levels(tmp_path / "la.png", la) == 77).all()
+    rgba = Image.new("RGBA", (4, 4), (10, 200, 30, 0))
+    assert (read_image(_save(rgba, tmp_path / "c.png"), 3, 4) == [10, 200, 30]).all()
+    palette = Image.new("RGB", (4, 4), (10, 200, 30)).convert("P", palette=Image.Palette.ADAPTIVE)
+    assert (read_image(_save(palette, tmp_path / "p.png"), 3, 4) == [10, 200, 30]).all()
+
+
+def _save(image, path):
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("value", [-1, 70000])
+def test_read_image_refuses_values_outside_16_bits(tmp_path, value):
+    path = _save(Image.fromarray(np.full((4, 4), value, np.int32)), tmp_path / "w.tif")
+    with pytest.raises(UcgenError, match="outside 16 bits"):
+        read_image(path, 1, 4)

@@ -14,6 +14,7 @@ from ucgen.cli.common import add_data_args
 from ucgen.data import ImageDataset, load_dataset, to_model_range
 from ucgen.errors import UcgenError
 from ucgen.io.atomic import atomic_write, atomic_write_text
+from ucgen.io.outputs import check_output
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
 from ucgen.methods.method import Parts
@@ -72,6 +73,8 @@ def encode_dataset(
 def run_cluster(args: argparse.Namespace) -> int:
     from ucgen.evaluation import semantic
 
+    if args.per_code < 1:
+        raise UcgenError(f"--per-code must be >= 1, got {args.per_code}")
     run = Run.open(args.run)
     config = run.config()
     set_threads(config.train.threads)
@@ -89,9 +92,10 @@ def run_cluster(args: argparse.Namespace) -> int:
             f"{args.data} has images of shape {data.shape} (C, H, W) but the run "
             f"was trained on {parts.image_shape}; pass {hint}"
         )
+    out = args.out or run.path / f"clusters-{Path(args.data).stem}-{args.split}"
+    check_output(out / "codes.npz")  # the folder exists or can be made, before encoding
     cond = encode_dataset(parts, data, device)
     codes = cond.code.numpy()  # type: ignore[union-attr]
-    out = args.out or run.path / f"clusters-{Path(args.data).stem}-{args.split}"
     arrays = {"codes": codes}
     if cond.fine is not None:
         arrays["fine"] = cond.fine.numpy().astype(np.float32)

@@ -10,7 +10,8 @@ import numpy as np
 
 from ucgen.data import load_dataset
 from ucgen.data.download import PUBLIC_SETS, download
-from ucgen.report.grid import save_grid
+from ucgen.errors import UcgenError
+from ucgen.report.grid import check_picture_target, save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -70,9 +71,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    if args.n < 1:
+        raise UcgenError(f"--n must be >= 1, got {args.n}")
     ds = load_dataset(
         args.source, split=args.split, resolution=args.resolution, root=args.data_root
     )
+    out = Path(args.preview or f"preview-{ds.name}.png")
+    check_picture_target(out)
     c, h, w = ds.shape
     print(f"data set     {ds.name} ({args.split})")
     print(f"images       {len(ds)}")
@@ -89,9 +94,8 @@ def run_info(args: argparse.Namespace) -> int:
     for key in sorted(ds.factors):
         values = ds.factors[key]
         print(f"factor       {key:<12} {values.min():.3f} .. {values.max():.3f}")
-    n = max(1, min(args.n, len(ds)))
+    n = min(args.n, len(ds))
     index = np.linspace(0, len(ds) - 1, n).round().astype(int)
-    out = Path(args.preview or f"preview-{ds.name}.png")
     save_grid(ds.images[index], out)
     print(f"preview      {out}")
     return 0

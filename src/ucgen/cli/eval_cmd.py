@@ -17,6 +17,7 @@ from ucgen.evaluation import (
     report_to_json,
 )
 from ucgen.io.atomic import atomic_write_text
+from ucgen.io.outputs import check_output
 from ucgen.training.speed import set_threads
 
 
@@ -93,6 +94,7 @@ def run_eval(args: argparse.Namespace) -> int:
         return run_eval_run(args)
     if args.samples is None or args.data is None:
         raise UcgenError("give a RUN folder, or --samples FILE and --data NAME")
+    out = check_output(args.out or Path("eval.json"))
     full = config_from_args(args)
     set_threads(full.train.threads)
     config = full.eval
@@ -111,9 +113,8 @@ def run_eval(args: argparse.Namespace) -> int:
     report = evaluate_samples(samples, real, reference, features=features, seed=0)
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
-    out = args.out or Path("eval.json")
     atomic_write_text(out, report_to_json(report))
-    print(f"report         {out}")
+    print(f"report         {args.out or 'eval.json'}")
     return 0
 
 

@@ -181,7 +181,7 @@ def format_report(report: dict[str, Any]) -> str:
         c, u = report["control"], report["codes"]
         lines += [
             f"control acc.   {c['mean']:.4f} (mean over codes), {c['weighted']:.4f} (weighted)",
-            f"codes used     {u['used']}/{len(u['counts'])}, entropy {u['entropy_bits']:.3f} "
+            f"codes used     {u['used']}/{u['num_codes']}, entropy {u['entropy_bits']:.3f} "
             f"bits, max share {u['max_share']:.3f}",
         ]
     if "clustering" in report:

@@ -8,6 +8,7 @@ recovery) and scores fine-basis traversals (class retention); everything else is
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ucgen.evaluation.features import make_features
 from ucgen.evaluation.reference import Reference
 from ucgen.evaluation.samples import validate_samples
 from ucgen.io.atomic import atomic_write_text
+from ucgen.io.outputs import check_output
 from ucgen.sampling.trained import TrainedModel
 
 TRAVERSAL_CODES = 4  # codes, directions and strip length scored for fine control
@@ -41,9 +43,13 @@ def evaluate_run(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a trained run on its data set's test split; writes the report to `out`
-    (default RUN/eval.json) and returns it (see docs/evaluation.md for the keys)."""
+    (default RUN/eval.json) and returns it (see docs/evaluation.md for the keys).
+    num_samples (default eval.num_samples) and `out` are checked before any work."""
     config = model.config
-    n = num_samples or config.eval.num_samples
+    n = config.eval.num_samples if num_samples is None else num_samples
+    dataclasses.replace(config.eval, num_samples=n).check()  # the config's bound on it
+    model.check_count(n)
+    out = check_output(out or model.run.path / "eval.json")
     _, resolution, _ = model.image_shape
     real, reference = load_real_and_reference(
         config.data.source,
@@ -88,7 +94,7 @@ def evaluate_run(
         report["bit_recovery"] = semantic.bit_recovery(codes, recovered, model.parts.code_bits)
     if model.parts.fine_dim and model.parts.num_codes:
         report["fine_control"] = fine_control(model, reference, seed)
-    atomic_write_text(out or model.run.path / "eval.json", report_to_json(report))
+    atomic_write_text(out, report_to_json(report))
     return report
 
 

@@ -5,6 +5,8 @@ made them.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,12 @@ from ucgen.training.checkpoints import checkpoint_step, final_components, latest
 from ucgen.training.speed import set_threads
 
 PIXEL_STAGE = "diffusion"
+# Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
+# offsets stay below 2**64) and numpy's SeedSequence mixes into each image's noise.
+MAX_SEED = 2**63 - 1
+# Sampling holds every image as float32 (C, H, W) and then as uint8: 5 bytes a value. Beyond
+# this much the result itself does not fit a workstation's memory: draw fewer images per call.
+MAX_SAMPLE_BYTES = 16 * 2**30
 
 
 @dataclass
@@ -90,7 +98,12 @@ class TrainedModel:
 
     def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
         """n conditions from the method's sampler (None for an unconditional model)."""
-        _check_at_least("n", n, 1)
+        self.check_count(n)
+        check_seed(seed)
+        return self._draw(n, seed, code)
+
+    def _draw(self, n: int, seed: int, code: int | None) -> Condition | None:
+        """`conditions` without the checks of n and seed (for seeds derived from a checked one)."""
         if self.parts.sampler is None:
             if code is not None:
                 raise UcgenError("this model has no codes: it is unconditional")
@@ -116,10 +129,13 @@ class TrainedModel:
         steps = s.steps if steps is None else steps
         guidance = s.guidance if guidance is None else guidance
         guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
-        _check_at_least("n", n, 1)
-        _check_at_least("steps", steps, 1)
-        _check_at_least("guidance", guidance, 0)
-        _check_at_least("guidance_fine", guidance_fine, 0)
+        self.check_count(n)
+        check_seed(seed)
+        for name, scale in (("guidance", guidance), ("guidance_fine", guidance_fine)):
+            if not math.isfinite(scale):
+                raise UcgenError(f"sample.{name}: must be a finite number, got {scale}")
+        # The config's own bounds (steps in [1, 1000], scales >= 0), not a copy of them.
+        dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
         x = self.generator.render(
@@ -168,7 +184,9 @@ class TrainedModel:
         if not 0 <= direction < self.parts.fine_dim:
             raise UcgenError(f"direction must be in [0, {self.parts.fine_dim}), got {direction}")
         _check_at_least("length", length, 2)
-        spread = self.conditions(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
+        self.check_count(length, "length")
+        check_seed(seed)
+        spread = self._draw(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
         base = self.conditions(1, seed, code)
         cond = Condition.cat([base] * length)  # type: ignore[list-item]
         cond.fine = cond.fine.clone()  # type: ignore[union-attr]
@@ -217,6 +235,20 @@ class TrainedModel:
         init = None if strength == 1 else np.repeat(image, n, axis=0)
         return self.render(cond, n, seed, init=init, strength=strength, **kw), cond
 
+    def check_count(self, n: int, name: str = "n") -> None:
+        """n images can be drawn in one call: n >= 1, and n images (float32 while sampling,
+        then uint8) fit in MAX_SAMPLE_BYTES; a UcgenError naming `name` otherwise."""
+        _check_at_least(name, n, 1)
+        c, h, w = self.image_shape
+        need = 5 * n * c * h * w
+        if need > MAX_SAMPLE_BYTES:
+            raise UcgenError(
+                f"{name} = {n} images of {c}x{h}x{w} need {need / 2**30:.1f} GiB of memory "
+                f"while sampling; at most {MAX_SAMPLE_BYTES // (5 * c * h * w)} images fit "
+                f"the limit of {MAX_SAMPLE_BYTES // 2**30} GiB per call: draw several sets "
+                "with different seeds"
+            )
+
     def check_code(self, code: int | None) -> None:
         if code is None:
             return
@@ -242,6 +274,13 @@ def _unfinished(run: Run, config: Config) -> str | None:
         f"{run.path} is an unfinished run: its training stopped {where}; resume it with "
         f"`ucgen train --resume {run.path}`"
     )
+
+
+def check_seed(seed: int, name: str = "seed") -> None:
+    """A seed is an integer in [0, MAX_SEED], or a UcgenError naming `name`: negative or
+    larger seeds cannot seed the per-image noise generators."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UcgenError(f"{name} must be in [0, {MAX_SEED}] (2**63 - 1), got {seed}")
 
 
 def _check_at_least(name: str, value: float, minimum: float) -> None:
