@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from ucgen.errors import UcgenError
 
+    if not 0 <= args.port <= 65535:
+        raise UcgenError(f"--port must be in [0, 65535], got {args.port}")
     try:
         from ucgen.serve.app import serve
     except ModuleNotFoundError as err:
@@ -41,8 +43,6 @@ def run_serve(args: argparse.Namespace) -> int:
     from ucgen.sampling.trained import TrainedModel
     from ucgen.serve.explorer import Explorer
 
-    if not 0 <= args.port <= 65535:
-        raise UcgenError(f"--port must be in [0, 65535], got {args.port}")
     explorer = Explorer(TrainedModel.load(args.run, device=args.device), steps=args.steps)
     server = serve(explorer, args.host, args.port)
     print(f"explorer of {args.run} at http://{args.host}:{server.port}/ (Ctrl-C to stop)")
