@@ -8,7 +8,6 @@ its message for the page to show.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import threading
@@ -19,7 +18,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ucgen.errors import UcgenError
-from ucgen.report.grid import make_grid
+from ucgen.report.figures import png_data_uri
 from ucgen.sampling.trained import TrainedModel
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # a dropped image; the server refuses a larger request
@@ -217,12 +216,8 @@ def read_image(data: bytes, shape: tuple[int, int, int]) -> np.ndarray:
 
 def data_uri(images: np.ndarray, columns: int | None = None) -> str:
     """Images (N, H, W, C) uint8 as one PNG data URI, enlarged to >= 128 px a side so that
-    the browser need not scale a 16 px image (it is drawn pixelated)."""
-    scale = max(1, math.ceil(128 / images.shape[1]))
-    grid = make_grid(images, ncols=columns, pad=0 if len(images) == 1 else 1, scale=scale)
-    buffer = io.BytesIO()
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    the browser need not scale a 16 px image up (it would blur it)."""
+    return png_data_uri(images, columns=columns, scale=max(1, math.ceil(128 / images.shape[1])))
 
 
 def _number(value: Any, name: str, low: float, high: float, integer: bool = False) -> float:
