@@ -9,7 +9,6 @@ import torch
 from PIL import Image
 
 from tests.cli.tiny_runs import error_line, train_tiny
-from ucgen.cli.generate_cmd import read_image
 from ucgen.cli.main import main
 from ucgen.errors import UcgenError
 from ucgen.evaluation.run_eval import evaluate_run
@@ -245,37 +244,3 @@ def test_sample_checks_its_outputs_before_sampling(runs, tmp_path, capsys):
     jpg = tmp_path / "new" / "b.jpg"  # a folder to make, a suffix save_grid knows
     assert main(["sample", str(runs["cofi"]), "--png", str(jpg), *STEPS]) == 0
     assert jpg.is_file()
-
-
-def _levels(path, mode_image) -> np.ndarray:
-    mode_image.save(path)
-    return read_image(path, 1, 4)
-
-
-def test_read_image_scales_wide_grey_and_drops_alpha(tmp_path):
-    """16-bit grey is scaled to 8 bits (PIL's conversion clips it to white); palette, LA and
-    RGBA images give their colours, without alpha."""
-    grey16 = Image.fromarray(np.full((4, 4), 32896, np.uint16))  # 128 * 257: mid grey
-    assert grey16.mode == "I;16"
-    assert (_levels(tmp_path / "g16.png", grey16) == 128).all()
-    wide = Image.fromarray(np.full((4, 4), 65535, np.int32))  # mode I, as some readers give
-    assert wide.mode == "I"
-    assert (_levels(tmp_path / "i.tif", wide) == 255).all()
-    la = Image.new("LA", (4, 4), (77, 0))
-    assert (_levels(tmp_path / "la.png", la) == 77).all()
-    rgba = Image.new("RGBA", (4, 4), (10, 200, 30, 0))
-    assert (read_image(_save(rgba, tmp_path / "c.png"), 3, 4) == [10, 200, 30]).all()
-    palette = Image.new("RGB", (4, 4), (10, 200, 30)).convert("P", palette=Image.Palette.ADAPTIVE)
-    assert (read_image(_save(palette, tmp_path / "p.png"), 3, 4) == [10, 200, 30]).all()
-
-
-def _save(image, path):
-    image.save(path)
-    return path
-
-
-@pytest.mark.parametrize("value", [-1, 70000])
-def test_read_image_refuses_values_outside_16_bits(tmp_path, value):
-    path = _save(Image.fromarray(np.full((4, 4), value, np.int32)), tmp_path / "w.tif")
-    with pytest.raises(UcgenError, match="outside 16 bits"):
-        read_image(path, 1, 4)

@@ -6,12 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from ucgen.data import load_dataset
-from ucgen.data.download import PUBLIC_SETS, download
 from ucgen.errors import UcgenError
-from ucgen.report.grid import check_picture_target, save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--n", type=int, default=64, help="images in the preview (default: 64)")
     info.set_defaults(func=run_info)
+    from ucgen.data.download import PUBLIC_SETS
+
     names = sorted(PUBLIC_SETS)
     dl = data_sub.add_parser(
         "download",
@@ -71,6 +68,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ucgen.data import load_dataset
+    from ucgen.report.grid import check_picture_target, save_grid
+
     if args.n < 1:
         raise UcgenError(f"--n must be >= 1, got {args.n}")
     ds = load_dataset(
@@ -102,6 +104,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    from ucgen.data.download import download
+
     folder = download(args.name, args.root)
     print(f"{args.name} is in {folder}")
     return 0

@@ -9,12 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ucgen.cli.common import add_config_args
 from ucgen.config import load_config
 from ucgen.io.runs import Run
-from ucgen.report.grid import save_grid
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +60,10 @@ def run_demo(args: argparse.Namespace) -> int:
 def draw_pictures(model, per_code: int = 8) -> list[Path]:
     """Samples per code (a row each), a traversal of the first fine directions and one bit
     flip per bit, as PNGs in the run's samples folder."""
+    import numpy as np
+
+    from ucgen.report.grid import save_grid
+
     samples = model.run.samples
     written = []
     parts = model.parts

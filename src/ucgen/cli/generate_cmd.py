@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from ucgen.data.sources.folder import WIDE_MODES
-from ucgen.errors import DataError, UcgenError
-from ucgen.io.outputs import check_output
-from ucgen.report.grid import check_picture_target, save_grid
-from ucgen.sampling.trained import check_seed
+from ucgen.errors import UcgenError
 
 
 def _common(p: argparse.ArgumentParser, png: str) -> None:
@@ -138,6 +131,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace):
+    from ucgen.io.runs import Run
+
+    Run.open(args.run)  # a wrong path is refused before torch is imported
     from ucgen.sampling.trained import TrainedModel
 
     overrides = [] if args.prior is None else [f"sample.prior={args.prior}"]
@@ -159,20 +155,33 @@ def _done(path: Path, what: str) -> None:
     print(f"{what}: {path}")
 
 
+def _write_grid(rows: list, png: Path, what: str, ncols: int | None = None) -> None:
+    """Save (N, H, W, C) uint8 arrays, one after the other, as one picture, and say where."""
+    import numpy as np
+
+    from ucgen.report.grid import save_grid
+
+    _done(save_grid(np.concatenate(rows), png, ncols=ncols), what)
+
+
 def _png(args: argparse.Namespace, model, name: str) -> Path:
     """The picture's path (--png, or RUN/samples/NAME.png), checked before any sampling."""
+    from ucgen.report.grid import check_picture_target
+
     path = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
     check_picture_target(path)
     return path
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from ucgen.io.outputs import check_output
+
     if args.out is not None:
         check_output(args.out, (".npz",), "a samples file")
     model = _load(args)
     png = _png(args, model, "sample" if args.code is None else f"sample-c{args.code}")
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
-    _done(save_grid(images, png), "grid")
+    _write_grid([images], png, "grid")
     if args.out is not None:
         from ucgen.evaluation.samples import save_samples
 
@@ -185,6 +194,8 @@ def run_sample(args: argparse.Namespace) -> int:
 def run_traverse(args: argparse.Namespace) -> int:
     if args.rows < 1:
         raise UcgenError(f"--rows must be >= 1, got {args.rows}")
+    from ucgen.sampling.trained import check_seed
+
     # Row r is drawn with seed + r: the last row's seed must be a seed too.
     check_seed(args.seed)
     check_seed(args.seed + args.rows - 1, "--seed + --rows - 1")
@@ -197,7 +208,7 @@ def run_traverse(args: argparse.Namespace) -> int:
         )[0]
         for r in range(args.rows)
     ]
-    _done(save_grid(np.concatenate(rows), png, ncols=args.length), "strip")
+    _write_grid(rows, png, "strip", ncols=args.length)
     return 0
 
 
@@ -205,11 +216,13 @@ def run_flip(args: argparse.Namespace) -> int:
     model = _load(args)
     png = _png(args, model, f"flip-c{args.code}-b{args.bit}")
     before, after = model.flip(args.code, args.bit, n=args.n, seed=args.seed, **_kw(args))
-    _done(save_grid(np.concatenate([before, after]), png, ncols=args.n), "flip")
+    _write_grid([before, after], png, "flip", ncols=args.n)
     return 0
 
 
 def run_vary(args: argparse.Namespace) -> int:
+    from ucgen.data.sources.folder import read_image
+
     model = _load(args)
     png = _png(args, model, f"vary-{args.image.stem}")
     c, h, _ = model.image_shape
@@ -223,43 +236,5 @@ def run_vary(args: argparse.Namespace) -> int:
         **_kw(args),
     )
     code = "" if cond.code is None else f" (code {int(cond.code[0])})"
-    _done(save_grid(np.concatenate([image, images]), png), f"variations{code}")
+    _write_grid([image, images], png, f"variations{code}")
     return 0
-
-
-def read_image(path: Path, channels: int, resolution: int) -> np.ndarray:
-    """One image file as (1, R, R, C) uint8, converted to the model's channels and size.
-
-    Palette images are expanded, alpha (RGBA, LA, PA) is dropped as the data loaders drop it,
-    16-bit grey (modes I;16*, and I as Pillow opens 16-bit PNGs) is scaled from 0..65535 to
-    0..255 (PIL's own conversion would clip it to white). Float images (mode F) are refused:
-    their range is not stated, as in `ucgen.data.sources.folder`."""
-    if not path.is_file():
-        raise DataError(f"image not found: {path}")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in WIDE_MODES:
-                im = _wide_to_grey(path, im)
-            im = im.convert("L" if channels == 1 else "RGB")
-            im = im.resize((resolution, resolution), Image.Resampling.BICUBIC)
-            arr = np.asarray(im)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"{path}: not a readable image ({err})") from None
-    return arr.reshape(1, resolution, resolution, channels)
-
-
-def _wide_to_grey(path: Path, im: Image.Image) -> Image.Image:
-    """A 16-bit grey image as 8-bit grey (mode L), 65535 -> 255 with rounding; a float
-    image is refused."""
-    if im.mode == "F":
-        raise DataError(
-            f"{path}: float image (mode F) of no stated range; convert it to 8-bit grey or RGB"
-        )
-    values = np.asarray(im).astype(np.int64)
-    if values.min() < 0 or values.max() > 65535:
-        raise DataError(
-            f"{path}: {im.mode} image with values {values.min()}..{values.max()}, outside "
-            "16 bits (0..65535); convert it to 8-bit grey or RGB"
-        )
-    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")

@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ucgen.errors import UcgenError
-from ucgen.io.runs import Run
-
 if TYPE_CHECKING:
     from ucgen.report.figures import ModelPictures
     from ucgen.sampling.trained import TrainedModel
@@ -52,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from ucgen.errors import UcgenError
+    from ucgen.io.runs import Run
     from ucgen.report.html import write_report
 
     run = Run.open(args.run)

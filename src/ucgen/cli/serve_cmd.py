@@ -31,9 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from ucgen.errors import UcgenError
+    from ucgen.io.runs import Run
 
     if not 0 <= args.port <= 65535:
         raise UcgenError(f"--port must be in [0, 65535], got {args.port}")
+    Run.open(args.run)  # a wrong path is refused before torch and Flask load
     try:
         from ucgen.serve.app import serve
     except ModuleNotFoundError as err:

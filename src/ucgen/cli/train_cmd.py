@@ -7,15 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-import torch.distributed as tdist
-
 from ucgen.cli.common import add_config_args
 from ucgen.config import Config, load_config, merge, save_config, to_dict
 from ucgen.config.loading import parse_override
 from ucgen.errors import UcgenError
 from ucgen.io.atomic import atomic_write_bytes
 from ucgen.io.runs import Run, check_run_name, check_runs_dir, run_name_from
-from ucgen.training import distributed as dist
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,8 +53,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ucgen.training.driver import check_resume, load_training_data, train_run
-
     if args.resume:
         # A run keeps its method, data and settings; ignoring these options would be silent.
         clash = [
@@ -82,6 +77,8 @@ def run_train(args: argparse.Namespace) -> int:
         for item in args.overrides:
             config = merge(config, parse_override(item))
         config.check()
+        from ucgen.training.driver import check_resume
+
         check_resume(saved, config, run)
     else:
         shortcuts = []
@@ -98,6 +95,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
+    from ucgen.training import distributed as dist
+    from ucgen.training.driver import load_training_data, train_run
+
     # Bad data fails here, before a run folder is made (or a run's config changed) for it.
     data = load_training_data(config)
     if args.resume:
@@ -147,6 +147,10 @@ def _remove_if_only_config(run: Run) -> None:
 
 def _create_run(name: str, config: Config, runs_dir: Path) -> Run:
     """Rank 0 creates the folder; other ranks learn its name (it may have a suffix)."""
+    import torch.distributed as tdist
+
+    from ucgen.training import distributed as dist
+
     dist.init_from_env(dist.local_device(config.train.device))
     if not tdist.is_initialized():
         return Run.create(name, config, runs_dir)

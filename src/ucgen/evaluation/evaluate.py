@@ -125,10 +125,7 @@ def evaluate_samples(
         if real_codes.shape != (len(real),):
             raise UcgenError(f"real_codes must have shape ({len(real)},), got {real_codes.shape}")
         report["clustering"] = {
-            "nmi": semantic.nmi(real_codes, real.labels),
-            "ari": semantic.ari(real_codes, real.labels),
-            "purity": semantic.purity(real_codes, real.labels),
-            "hungarian_accuracy": semantic.hungarian_accuracy(real_codes, real.labels),
+            **semantic.clustering_scores(real_codes, real.labels),
             "usage": semantic.code_usage(real_codes, num_codes),
         }
         if samples.has_codes:

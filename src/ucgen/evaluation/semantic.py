@@ -66,6 +66,17 @@ def hungarian_accuracy(codes: np.ndarray, labels: np.ndarray) -> float:
     return float(table[rows, cols].sum() / table.sum())
 
 
+def clustering_scores(codes: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """NMI, ARI, purity and Hungarian accuracy of codes against labels: how well a label-free
+    clustering recovers the classes (labels are used only here, to measure)."""
+    return {
+        "nmi": nmi(codes, labels),
+        "ari": ari(codes, labels),
+        "purity": purity(codes, labels),
+        "hungarian_accuracy": hungarian_accuracy(codes, labels),
+    }
+
+
 def code_usage(codes: np.ndarray, num_codes: int | None = None) -> dict[str, object]:
     """Histogram of codes and how evenly they are used.
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ucgen.errors import ConfigError
-from ucgen.methods.method import Method, Parts
+from ucgen.methods.method import Method, Parts, encode_dataset
 
-__all__ = ["Method", "Parts", "get_method", "method_names"]
+__all__ = ["Method", "Parts", "encode_dataset", "get_method", "method_names"]
 
 
 def _methods() -> dict[str, Method]:
