@@ -43,6 +43,9 @@ def _start(*argv: str) -> dict:
         ["cluster", "/nonexistent-run", "--data", "digits"],
         ["train", "--preset", "no-such-preset"],
         ["data", "info", "digits", "--n", "0"],
+        ["report", "/nonexistent-run"],
+        ["serve", "/nonexistent-run"],
+        ["serve", "--help"],
     ],
     ids=" ".join,
 )

@@ -34,6 +34,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from ucgen.app.driver import train_run
     from ucgen.app.run_eval import evaluate_run, print_report
     from ucgen.app.trained import TrainedModel
+    from ucgen.cli.report_cmd import model_pictures
     from ucgen.report.html import write_report
 
     config = load_config(args.preset, args.config, args.overrides)
@@ -48,7 +49,7 @@ def run_demo(args: argparse.Namespace) -> int:
     results = evaluate_run(model, progress=not args.no_progress)
     print_report(results)
     print("[4/4] writing the report")
-    report = write_report(run)
+    report = write_report(run, model_pictures(model))
     print(f"\nWhere to look:\n  report    {report}\n  pictures  {run.samples}")
     for path in pictures:
         print(f"            {path.name}")

@@ -14,7 +14,7 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         "--seed",
         type=int,
         default=0,
-        help="base seed; image i depends only on (seed, i) (default: 0)",
+        help="base seed, 0 to 2**63 - 1; image i depends only on (seed, i) (default: 0)",
     )
     p.add_argument(
         "--steps",
@@ -69,7 +69,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ".npz (images, codes, fine) that `ucgen eval --samples` scores.",
     )
     _common(p, "sample.png")
-    p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=64,
+        help="number of images (default: 64); at most what 16 GiB of sampling memory holds "
+        "(5 bytes a pixel value: 4.4 million 16x16 RGB images, 280 000 at 64x64)",
+    )
     p.add_argument("--code", type=int, default=None, help="generate only this code")
     p.add_argument(
         "--out",

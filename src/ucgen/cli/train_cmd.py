@@ -139,10 +139,11 @@ def _keep_config_unless_trained(
 
 
 def _remove_if_only_config(run: Run) -> None:
-    """A new run that failed before writing anything but its config is removed, so that it
-    leaves no empty run behind (and the next run of that name is not numbered)."""
-    files = [p for p in run.path.rglob("*") if not p.is_dir()]
-    if files == [run.config_path]:
+    """A new run that failed before writing anything but its description (config.json,
+    run.json) is removed, so that it leaves no empty run behind (and the next run of that name
+    is not numbered)."""
+    files = {p for p in run.path.rglob("*") if not p.is_dir()}
+    if files <= {run.config_path, run.started}:
         shutil.rmtree(run.path)
 
 

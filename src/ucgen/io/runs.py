@@ -2,6 +2,7 @@
 
 Layout:
     config.json      resolved configuration
+    run.json         when, by which command and on which machine the run was started
     metrics.jsonl    one JSON object per logged step
     checkpoints/     components (config.json + model.safetensors) and training state
     samples/         sample grids and strips
@@ -13,8 +14,12 @@ one path component of letters, digits, '.', '_' and '-', so a run stays inside i
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +89,8 @@ class Run:
             ) from None
         run = cls(path)
         run.save_config(config)
+        started = {"created": round(time.time(), 3), "command": sys.argv, "machine": machine()}
+        atomic_write_text(run.path / "run.json", json.dumps(started, indent=2) + "\n")
         return run
 
     @classmethod
@@ -97,6 +104,11 @@ class Run:
         if not run.config_path.is_file():
             raise CheckpointError(f"{path} is not a ucgen run folder (no config.json)")
         return run
+
+    @property
+    def started(self) -> Path:
+        """run.json: when, by which command and on which machine the run was created."""
+        return self.path / "run.json"
 
     @property
     def config_path(self) -> Path:
@@ -159,3 +171,32 @@ class Run:
             except json.JSONDecodeError:
                 continue  # a line cut by a kill mid-write; every earlier line is intact
         return records
+
+
+def machine() -> dict[str, Any]:
+    """What the report says a run was trained on: CPU model and cores, accelerator, OS and
+    the versions that change results (Python, torch), without importing torch where the
+    caller has not (a CLI that only makes a folder stays light)."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    accelerator = None
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        accelerator = torch.cuda.get_device_name(0)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "accelerator": accelerator,
+        "os": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "torch": torch_version,
+    }
