@@ -321,6 +321,10 @@ OUTPUTS = rows(
 # Evaluation, clustering, reports and data commands.
 EVAL = rows(
     ("eval-missing-run", Bad("eval {tmp}/nothing", ("not found",))),
+    (
+        "download-root-a-file",  # refused before the network is tried
+        Bad("data download mnist --root {tmp}/f", ("is not a folder",), prepare=_file_f),
+    ),
     ("eval-n-zero-is-not-unset", Bad("eval {run} --n 0", ("eval.num_samples", "got 0"))),
     ("eval-n-one", Bad("eval {run} --n 1", ("eval.num_samples", ">= 2"))),
     ("eval-n-too-large", Bad("eval {run} --n 1000000000", ("GiB",))),
