@@ -17,7 +17,7 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
-from ucgen.diffusion.pipeline import DiffusionGenerator
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
@@ -140,16 +140,9 @@ class TrainedModel:
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
+        settings = SamplerSettings(steps, guidance, guidance_fine, s.batch_size, strength)
         x = self.generator.render(
-            condition,
-            n,
-            seed,
-            steps=steps,
-            guidance_coarse=guidance,
-            guidance_fine=guidance_fine,
-            batch_size=s.batch_size,
-            init=None if init is None else to_model_range(init),
-            strength=strength,
+            condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )
         return to_uint8(x)
 

@@ -8,6 +8,8 @@ number of processes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ucgen.config.schema import Precision
@@ -130,6 +132,19 @@ def generate(
     return torch.cat(out)
 
 
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
+    has no steps or guidance). guidance_*: classifier-free guidance scales (1 = none);
+    strength: with start images, how much of them to redraw, in (0, 1]."""
+
+    steps: int = 18
+    guidance_coarse: float = 1.0
+    guidance_fine: float = 1.0
+    batch_size: int = 256
+    strength: float = 1.0
+
+
 class DiffusionGenerator:
     """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
 
@@ -147,24 +162,20 @@ class DiffusionGenerator:
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         return generate(
             self.unet,
             condition,
             n,
             seed,
-            steps,
-            guidance_coarse,
-            guidance_fine,
-            batch_size,
+            settings.steps,
+            settings.guidance_coarse,
+            settings.guidance_fine,
+            settings.batch_size,
             self.edm,
             self.precision,
             init,
-            strength,
+            settings.strength,
         )
