@@ -156,6 +156,7 @@ def train_run(
         None if parts.sampler is None else parts.sampler.sample,
         device,
         preview_steps=config.sample.steps,
+        preview_solver=config.sample.solver,
     )
     train_stage(pixel, data, run, settings, device)
     dist.barrier()

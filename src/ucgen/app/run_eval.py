@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ucgen.app.trained import TrainedModel
+from ucgen.diffusion.edm import nfe
 from ucgen.evaluation import semantic
 from ucgen.evaluation.evaluate import (
     evaluate_samples,
@@ -85,6 +86,8 @@ def evaluate_run(
     }
     report["sampling"] = {
         "steps": config.sample.steps,
+        "solver": config.sample.solver,
+        "nfe": nfe(config.sample.solver, config.sample.steps),
         "guidance": config.sample.guidance,
         "guidance_fine": config.sample.guidance_fine,
         "images_per_second": round(n / seconds_sampling, 2),

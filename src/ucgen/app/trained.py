@@ -140,7 +140,7 @@ class TrainedModel:
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
-        settings = SamplerSettings(steps, guidance, guidance_fine, s.batch_size, strength)
+        settings = SamplerSettings(steps, guidance, guidance_fine, s.batch_size, strength, s.solver)
         x = self.generator.render(
             condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )

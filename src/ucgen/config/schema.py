@@ -18,6 +18,8 @@ OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 Precision = Literal["fp32", "bf16"]
+# ODE solvers of the diffusion sampler (ucgen.diffusion.edm): EDM's Heun, DPM-Solver++(2M).
+Solver = Literal["heun", "dpmpp2m"]
 # Seeds feed numpy's SeedSequence and torch generators (the loop's data order seeds one with
 # seed * 1_000_003 + epoch, which must stay below 2**64): unsigned 32-bit values fit them all.
 SEED_LIMIT = 2**32
@@ -116,6 +118,9 @@ class SampleConfig:
     """Sampling defaults for the pixel generator."""
 
     steps: int = 18
+    # ODE solver over the `steps` noise levels: "heun" (EDM's Algorithm 1, 2 * steps - 1
+    # denoiser evaluations) or "dpmpp2m" (DPM-Solver++(2M), `steps` evaluations).
+    solver: Solver = "heun"
     guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
     guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
     batch_size: int = 256

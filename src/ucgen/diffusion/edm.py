@@ -3,9 +3,12 @@ of Diffusion-Based Generative Models", arXiv 2206.00364).
 
 Everything about noise lives here and nowhere else: noise levels for sampling (eq. 5), the
 preconditioning that turns a raw network F into a denoiser D (eq. 7, Table 1), the training
-noise distribution and loss weighting (eq. 8, Table 1), and the deterministic 2nd-order Heun
-sampler (Algorithm 1). `EDM` holds numbers only, no weights (diffusers' scheduler/model split):
-the network is passed in as a function.
+noise distribution and loss weighting (eq. 8, Table 1), and two deterministic 2nd-order
+solvers of the probability-flow ODE (eq. 4) on the same noise levels: EDM's Heun sampler
+(Algorithm 1, two denoiser evaluations per step) and DPM-Solver++(2M) (Lu et al. 2022,
+"DPM-Solver++: Fast Solver for Guided Sampling of Diffusion Probabilistic Models",
+arXiv 2211.01095, Algorithm 2; one evaluation per step). `EDM` holds numbers only, no weights
+(diffusers' scheduler/model split): the network is passed in as a function.
 
 Images are (B, C, H, W) in [-1, 1]; with sigma_data = 0.5 that is the data scale EDM assumes.
 Noise levels `sigma` are (B,) tensors (or scalars broadcast to (B,)).
@@ -14,15 +17,35 @@ Noise levels `sigma` are (B,) tensors (or scalars broadcast to (B,)).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from ucgen.config.schema import Solver
+
 # A raw network F(c_in * x, c_noise) -> (B, C, H, W); conditioning is bound by the caller.
 RawNet = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # A denoiser D(x, sigma) -> estimate of the clean image, (B, C, H, W).
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def integrated_levels(steps: int, strength: float = 1.0) -> int:
+    """How many of the `steps` noise levels of eq. 5 a sampler integrates from: all of them
+    from pure noise (strength 1), the last max(1, round(strength * steps)) from an image
+    (SDEdit, Meng et al. 2022)."""
+    if not 0 < strength <= 1:
+        raise ValueError(f"strength must be in (0, 1], got {strength}")
+    return max(1, round(strength * steps))
+
+
+def nfe(solver: Solver, steps: int, strength: float = 1.0) -> int:
+    """Denoiser evaluations per image of `EDM.sample` (times the 1 to 3 UNet predictions that
+    classifier-free guidance batches into each evaluation): Heun 2 L - 1, DPM-Solver++(2M) L,
+    for the L = `integrated_levels(steps, strength)` levels integrated."""
+    levels = integrated_levels(steps, strength)
+    return 2 * levels - 1 if solver == "heun" else levels
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,47 @@ class EDM:
         err = (denoised - images).square().flatten(1).mean(1)
         return self.loss_weight(sigma) * err
 
+    def start(
+        self,
+        noise: torch.Tensor,
+        steps: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> tuple[torch.Tensor, list[float]]:
+        """Where sampling starts and the levels it passes, shared by both solvers.
+
+        noise: (B, C, H, W) standard normal. Without `init`: x = sigma_0 * noise and all of
+        `sigma_steps(steps)`. With `init` (B, C, H, W), SDEdit (Meng et al. 2022): only the
+        last `integrated_levels(steps, strength)` levels (and the final 0), from
+        init + sigma * noise at the first of them, so the result keeps what that much noise
+        leaves of init (the layout at strength ~0.5) and redraws the rest.
+        Returns x (float32) and the levels, decreasing, ending with 0.
+        """
+        levels = integrated_levels(steps, strength)
+        sigmas = self.sigma_steps(steps).tolist()
+        if init is None:
+            return noise.to(torch.float32) * sigmas[0], sigmas
+        sigmas = sigmas[steps - levels :]
+        return init.to(torch.float32) + noise.to(torch.float32) * sigmas[0], sigmas
+
+    def sample(
+        self,
+        denoiser: Denoiser,
+        noise: torch.Tensor,
+        steps: int,
+        solver: Solver = "heun",
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> torch.Tensor:
+        """The clean estimate (B, C, H, W), not clipped, from `solver` over `steps` levels;
+        `nfe(solver, steps, strength)` denoiser evaluations. See `start` for noise, init and
+        strength."""
+        if solver == "heun":
+            return self.heun_sample(denoiser, noise, steps, init, strength)
+        if solver == "dpmpp2m":
+            return self.dpmpp2m_sample(denoiser, noise, steps, init, strength)
+        raise ValueError(f"unknown solver {solver!r}: heun or dpmpp2m")
+
     def heun_sample(
         self,
         denoiser: Denoiser,
@@ -118,24 +182,12 @@ class EDM:
     ) -> torch.Tensor:
         """Deterministic sampling, Algorithm 1 (Heun's 2nd-order method on the PF-ODE eq. 4).
 
-        noise: (B, C, H, W) standard normal; x_0 = sigma_0 * noise. Each step is an Euler step
+        x_0 = sigma_0 * noise (or the SDEdit start of `start`). Each step is an Euler step
         followed by a trapezoidal correction, except the last step to sigma = 0, which is
-        Euler only (Algorithm 1, line 6): 2 * steps - 1 denoiser evaluations in all.
+        Euler only (Algorithm 1, line 6): 2 L - 1 denoiser evaluations for L levels.
         Returns the clean estimate (B, C, H, W), not clipped.
-
-        With `init` (B, C, H, W), SDEdit (Meng et al. 2022): only the last
-        max(1, round(strength * steps)) levels of the schedule are integrated, from
-        init + sigma * noise at the first of them, so the result keeps what that much noise
-        leaves of init (the layout at strength ~0.5) and redraws the rest.
         """
-        if not 0 < strength <= 1:
-            raise ValueError(f"strength must be in (0, 1], got {strength}")
-        sigmas = self.sigma_steps(steps).tolist()
-        if init is None:
-            x = noise.to(torch.float32) * sigmas[0]
-        else:
-            sigmas = sigmas[steps - max(1, round(strength * steps)) :]
-            x = init.to(torch.float32) + noise.to(torch.float32) * sigmas[0]
+        x, sigmas = self.start(noise, steps, init, strength)
         b = x.shape[0]
         for s_cur, s_next in itertools.pairwise(sigmas):
             t_cur = x.new_full((b,), s_cur)
@@ -146,4 +198,45 @@ class EDM:
                 d_next = (x_next - denoiser(x_next, t_next)) / s_next
                 x_next = x + (s_next - s_cur) * (0.5 * d_cur + 0.5 * d_next)
             x = x_next
+        return x
+
+    def dpmpp2m_sample(
+        self,
+        denoiser: Denoiser,
+        noise: torch.Tensor,
+        steps: int,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> torch.Tensor:
+        """Deterministic sampling, DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) in EDM's
+        parametrisation, on the same levels as Heun (eq. 5, or the SDEdit part of `start`).
+
+        With EDM's s(t) = 1 the PF-ODE (eq. 4) in lambda = -ln(sigma) has the exact solution
+        x(sigma_next) = (sigma_next / sigma) x(sigma) + sigma_next * integral of
+        e^lambda D(x_lambda, sigma_lambda) over [lambda, lambda_next]: D (the denoiser, the
+        data prediction) is the only part left to approximate. Step i, h_i = ln(sigma_i /
+        sigma_{i+1}), takes D as the linear extrapolation in lambda through this level's and
+        the previous level's D:
+            x_{i+1} = (sigma_{i+1} / sigma_i) x_i - expm1(-h_i) D'_i,
+            D'_i = (1 + 1 / (2 r_i)) D_i - D_{i-1} / (2 r_i),  r_i = h_{i-1} / h_i.
+        The first step (no previous D) is first order (D'_0 = D_0: DDIM), and the last, to
+        sigma = 0 (h = inf), returns D itself. One denoiser evaluation per level: L for L
+        levels, against Heun's 2 L - 1.
+        Returns the clean estimate (B, C, H, W), not clipped.
+        """
+        x, sigmas = self.start(noise, steps, init, strength)
+        b = x.shape[0]
+        previous: tuple[torch.Tensor, float] | None = None  # (D_{i-1}, h_{i-1})
+        for s_cur, s_next in itertools.pairwise(sigmas):
+            denoised = denoiser(x, x.new_full((b,), s_cur))
+            if s_next == 0:  # h = inf: sigma_next / sigma = 0, expm1(-h) = -1
+                x = denoised
+                continue
+            h = math.log(s_cur / s_next)
+            target = denoised
+            if previous is not None:
+                r = previous[1] / h
+                target = (1 + 1 / (2 * r)) * denoised - previous[0] / (2 * r)
+            x = (s_next / s_cur) * x - math.expm1(-h) * target
+            previous = (denoised, h)
         return x

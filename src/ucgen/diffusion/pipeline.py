@@ -1,7 +1,7 @@
-"""Inference pipeline: conditions in, images out, with the EDM Heun sampler.
+"""Inference pipeline: conditions in, images out, with an EDM sampler (Heun or DPM-Solver++(2M)).
 
 No training and no weights of its own: it binds a UNet and a `Condition` into the denoiser
-that `EDM.heun_sample` integrates. Seeds are per image (as in EDM's generate.py): image i's
+that `EDM.sample` integrates. Seeds are per image (as in EDM's generate.py): image i's
 starting noise depends only on (seed, i), so it is the same whatever the batch size, device or
 number of processes.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ucgen.config.schema import Precision
+from ucgen.config.schema import Precision, Solver
 from ucgen.diffusion.edm import EDM, Denoiser
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
@@ -95,17 +95,19 @@ def generate(
     precision: Precision = "fp32",
     init: torch.Tensor | None = None,
     strength: float = 1.0,
+    solver: Solver = "heun",
 ) -> torch.Tensor:
-    """Generate n images (N, C, H, W) in [-1, 1] (CPU float32) with Heun's sampler.
+    """Generate n images (N, C, H, W) in [-1, 1] (CPU float32) with `solver` (`EDM.sample`).
 
     condition: length n (coarse (n, Kc), fine (n, D)) or None for unconditional. Runs on the
     UNet's device in batches of `batch_size`; image i starts from `image_noise(seed, i)`, so
-    results do not depend on `batch_size`. `steps` Heun steps cost 2 * steps - 1 evaluations,
-    times the number of guided predictions (1 to 3). precision "bf16": the UNet evaluations run
-    under bfloat16 autocast, the Heun integration stays float32 (`EDM.denoise` casts F's
-    output back), so images differ from fp32 sampling by bf16 rounding of F only.
+    results do not depend on `batch_size`. `steps` levels cost `nfe(solver, steps, strength)`
+    evaluations (`ucgen.diffusion.edm`), times the number of guided predictions (1 to 3).
+    precision "bf16": the UNet evaluations run under bfloat16 autocast, the ODE integration
+    stays float32 (`EDM.denoise` casts F's output back), so images differ from fp32 sampling
+    by bf16 rounding of F only.
     init: (n, C, H, W) images in [-1, 1] to start from instead of pure noise, redrawn as much
-    as `strength` says (`EDM.heun_sample`).
+    as `strength` says (`EDM.start`).
     """
     if condition is not None and len(condition) != n:
         raise ValueError(f"condition has {len(condition)} rows for n = {n} images")
@@ -127,7 +129,7 @@ def generate(
         noise = image_noise(seed, idx, shape).to(param.device)
         start_from = None if init is None else init[idx.start : idx.stop].to(param.device)
         with precision_scope(precision, param.device):
-            x = edm.heun_sample(denoiser, noise, steps, start_from, strength)
+            x = edm.sample(denoiser, noise, steps, solver, start_from, strength)
         out.append(x.clamp(-1, 1).float().cpu())
     return torch.cat(out)
 
@@ -135,18 +137,20 @@ def generate(
 @dataclass(frozen=True)
 class SamplerSettings:
     """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
-    has no steps or guidance). guidance_*: classifier-free guidance scales (1 = none);
-    strength: with start images, how much of them to redraw, in (0, 1]."""
+    has no steps or guidance). solver: the ODE solver over `steps` noise levels (`EDM.sample`);
+    guidance_*: classifier-free guidance scales (1 = none); strength: with start images, how
+    much of them to redraw, in (0, 1]."""
 
     steps: int = 18
     guidance_coarse: float = 1.0
     guidance_fine: float = 1.0
     batch_size: int = 256
     strength: float = 1.0
+    solver: Solver = "heun"
 
 
 class DiffusionGenerator:
-    """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
+    """The HM-UNet with an EDM sampler (`SamplerSettings.solver`) as a `PixelGenerator`."""
 
     def __init__(self, unet: HMUNet, edm: EDM | None = None, precision: Precision = "fp32") -> None:
         if precision == "bf16":
@@ -178,4 +182,5 @@ class DiffusionGenerator:
             self.precision,
             init,
             settings.strength,
+            settings.solver,
         )

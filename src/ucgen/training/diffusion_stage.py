@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ucgen.config.schema import DiffusionConfig
+from ucgen.config.schema import DiffusionConfig, Solver
 from ucgen.data import to_uint8
 from ucgen.diffusion.edm import EDM
 from ucgen.diffusion.pipeline import generate
@@ -72,6 +72,7 @@ class DiffusionStage:
         device: torch.device | str = "cpu",
         preview_steps: int = 18,
         preview_count: int = 16,
+        preview_solver: Solver = "heun",
     ) -> None:
         self.config = config
         self.unet_config = unet
@@ -80,6 +81,7 @@ class DiffusionStage:
         self.condition_fn = condition_fn
         self.preview_conditions = preview_conditions
         self.preview_steps = preview_steps
+        self.preview_solver = preview_solver
         self.preview_count = preview_count
         self.edm = EDM()
         self.model = HMUNet(unet).to(device)
@@ -150,5 +152,12 @@ class DiffusionStage:
         if self.preview_conditions is not None:
             cond = self.preview_conditions(self.preview_count, generator)
         self.ema.eval()
-        images = generate(self.ema, cond, self.preview_count, seed, steps=self.preview_steps)
+        images = generate(
+            self.ema,
+            cond,
+            self.preview_count,
+            seed,
+            steps=self.preview_steps,
+            solver=self.preview_solver,
+        )
         return to_uint8(images)
