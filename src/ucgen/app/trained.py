@@ -6,7 +6,6 @@ made them.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +132,7 @@ class TrainedModel:
         guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
         self.check_count(n)
         check_seed(seed)
-        for name, scale in (("guidance", guidance), ("guidance_fine", guidance_fine)):
-            if not math.isfinite(scale):
-                raise UcgenError(f"sample.{name}: must be a finite number, got {scale}")
-        # The config's own bounds (steps in [1, 1000], scales >= 0), not a copy of them.
+        # The config's own bounds (steps in [1, 1000], finite scales >= 0), not a copy of them.
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
