@@ -86,7 +86,11 @@ class TrainedModel:
             return cls(
                 config,
                 parts,
-                DiffusionGenerator(unet, precision=config.sample.precision),
+                DiffusionGenerator(
+                    unet,
+                    precision=config.sample.precision,
+                    guidance_schedule=config.sample.guidance_schedule,
+                ),
                 run,
                 dev,
                 shape,
