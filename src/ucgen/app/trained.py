@@ -241,6 +241,39 @@ class TrainedModel:
         init = None if strength == 1 else np.repeat(image, n, axis=0)
         return self.render(cond, n, seed, init=init, strength=strength, **kw), cond
 
+    def interpolate(
+        self,
+        first: np.ndarray,
+        second: np.ndarray,
+        length: int = 8,
+        seed: int = 0,
+        **kw: float | int | None,
+    ) -> tuple[np.ndarray, Condition]:
+        """A strip of `length` images whose conditions move in a straight line from the
+        condition of real image `first` to that of `second` (each (1, H, W, C) uint8), with one
+        noise for all, so only the condition changes. Needs a method whose encoder gives
+        continuous conditions (`Parts.continuous`, e.g. RCG's representations); the strip's
+        conditions carry no codes."""
+        if not self.parts.continuous:
+            raise UcgenError(
+                "this model's conditions are not continuous vectors (discrete codes, or none): "
+                "there is nothing between two of them to interpolate (RCG's are continuous)"
+            )
+        _check_at_least("length", length, 2)
+        self.check_count(length, "length")
+        check_seed(seed)
+        a, b = self.encode(first), self.encode(second)
+        t = torch.linspace(0, 1, length)[:, None]
+
+        def line(x: torch.Tensor | None, y: torch.Tensor | None) -> torch.Tensor | None:
+            return None if x is None or y is None else (1 - t) * x + t * y
+
+        cond = Condition(line(a.coarse, b.coarse), line(a.fine, b.fine))
+        strip = [
+            self.render(cond.slice(slice(i, i + 1)), 1, seed=seed, **kw) for i in range(length)
+        ]
+        return np.concatenate(strip), cond
+
     def check_count(self, n: int, name: str = "n") -> None:
         """n images can be drawn in one call: n >= 1, and n images (float32 while sampling,
         then uint8) fit in MAX_SAMPLE_BYTES; a UcgenError naming `name` otherwise."""
