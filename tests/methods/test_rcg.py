@@ -170,3 +170,23 @@ def test_options_are_checked() -> None:
         )
     with pytest.raises(ConfigError, match="rcg.sampler"):
         load_config("tiny", overrides=["train.method=rcg", "rcg.sampler=labels"])
+
+
+def test_a_network_of_ones_own_as_encoder(tmp_path) -> None:
+    """Through the Python API any module images -> vectors is RCG's encoder; the run needs it
+    again to load, and says so without it."""
+    from ucgen.errors import UcgenError
+    from ucgen.methods.rcg.method import RCG
+
+    config = load_config(
+        "tiny", overrides=["train.method=rcg", "diffusion.steps=2", "data.limit=64"]
+    )
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 6))
+    run = Run.create("own", config, tmp_path)
+    train_run(config, run, progress=False, method=RCG(encoder=net))
+    assert not (run.checkpoints / "rep-encoder").exists()
+    model = TrainedModel.load(run.path, method=RCG(encoder=net))
+    assert model.conditions(4, seed=0).coarse.shape == (4, 6)
+    with pytest.raises(UcgenError, match="Python API"):
+        TrainedModel.load(run.path)

@@ -21,7 +21,7 @@ from ucgen.diffusion.pipeline import DiffusionGenerator
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
-from ucgen.methods.method import Parts
+from ucgen.methods.method import Method, Parts
 from ucgen.methods.parts import PixelGenerator
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
@@ -59,10 +59,13 @@ class TrainedModel:
         device: str = "auto",
         generator: str = PIXEL_STAGE,
         overrides: Sequence[str] = (),
+        method: Method | None = None,
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
         the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
-        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian")."""
+        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian").
+        `method`: the instance the run was trained with, where it was built in Python
+        (`train_run(..., method=RCG(encoder=net))`), else the registry's."""
         run = Run.open(path)
         config = load_saved_config(run.config_path)
         unfinished = _unfinished(run, config)
@@ -71,7 +74,8 @@ class TrainedModel:
         set_threads(config.train.threads)
         dev = dist.local_device(device)
         try:
-            parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
+            method = method or get_method(config.train.method)
+            parts = method.load_parts(config, run.checkpoints, dev)
         except CheckpointError:
             if unfinished is None:
                 raise

@@ -18,7 +18,9 @@ never sees the code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ from torch import nn
 from ucgen.config import Config
 from ucgen.data import ImageDataset
 from ucgen.errors import CheckpointError, UcgenError
+from ucgen.io.atomic import atomic_write_text
 from ucgen.io.checkpoint import (
     CONFIG_NAME,
     load_component,
@@ -41,13 +44,14 @@ from ucgen.methods.rcg.config import RCGConfig
 from ucgen.methods.rcg.stages import RDMStage, RepEncoderStage, sample_representations
 from ucgen.models.condition import Condition
 from ucgen.models.rdm import RDM, RDMConfig
-from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig
+from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, standardise
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import final_components
 from ucgen.runtime.stage import TrainingStage
 
 PARTS_FOLDER = "rcg-parts"
 STATS_NAME = "representations.safetensors"  # training representations and cluster centres
+EXTERNAL_NAME = "external-encoder.json"  # marks a run whose encoder was given in Python
 KMEANS_RESTARTS = 4
 # `sample(code=c)` from the RDM keeps draws whose cluster is c: at most this many rounds of n.
 CODE_ROUNDS = 64
@@ -129,18 +133,77 @@ class RepresentationSampler:
         )
 
 
+@dataclass
+class EncoderShape:
+    """What RCG needs to know of an encoder: image channels, resolution, representation size."""
+
+    channels: int
+    resolution: int
+    dim: int
+
+
+class ExternalEncoder(nn.Module):
+    """Any module mapping images (B, C, H, W) in [-1, 1] to vectors (B, ...) as RCG's encoder:
+    its outputs, flattened and standardised per sample, are the representations. Its weights
+    stay the user's: a run trained with it records that and needs it again to load."""
+
+    def __init__(self, module: nn.Module, channels: int, resolution: int) -> None:
+        super().__init__()
+        self.module = module
+        param = next(module.parameters(), None)
+        probe = torch.zeros(1, channels, resolution, resolution)
+        with torch.no_grad():
+            dim = module(probe if param is None else probe.to(param)).flatten(1).shape[1]
+        self.config = EncoderShape(channels, resolution, dim)
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return standardise(self.module(x).flatten(1).float())
+
+
 class RCG:
     name = "rcg"
     summary = "RCG: self-supervised representations, a representation diffusion model, UNet"
+
+    def __init__(self, encoder: nn.Module | None = None) -> None:
+        """`encoder`: a network of one's own (Python API) to use instead of training one or
+        `rcg.encoder_from`; see `ExternalEncoder`. The same must be given to load the run."""
+        self.external = encoder
+
+    def _encoder(self, checkpoints: Path, device: torch.device) -> nn.Module:
+        """The run's encoder network: its own copy, or the module given to this instance."""
+        folder = checkpoints / PARTS_FOLDER
+        if not (folder / EXTERNAL_NAME).is_file():
+            if self.external is not None:
+                raise UcgenError("this run has an encoder of its own: load it without one")
+            return load_component(RepEncoder, RepEncoderConfig, folder / "encoder").to(device)
+        shape = EncoderShape(**json.loads((folder / EXTERNAL_NAME).read_text()))
+        if self.external is None:
+            raise UcgenError(
+                "this run's encoder was given through the Python API: load it with "
+                "TrainedModel.load(path, method=RCG(encoder=net)), the same network"
+            )
+        net = ExternalEncoder(self.external.to(device), shape.channels, shape.resolution)
+        if net.config != shape:
+            raise UcgenError(f"the given encoder has shape {net.config}, the run's is {shape}")
+        return net
 
     def semantic_stages(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Iterator[TrainingStage]:
         options: RCGConfig = config.method
         c, h, _ = data.shape
-        if options.encoder_from is None:
+        if self.external is not None:
+            net = ExternalEncoder(self.external.to(device), c, h)
+            if dist.is_main():
+                text = json.dumps(net.config.__dict__) + "\n"
+                atomic_write_text(checkpoints / PARTS_FOLDER / EXTERNAL_NAME, text)
+            dist.barrier()
+        elif options.encoder_from is None:
             yield RepEncoderStage(options, c, h, device)
-        encoder = install_encoder(options, checkpoints, device)
+        if self.external is not None:
+            encoder = self._encoder(checkpoints, device)
+        else:
+            encoder = install_encoder(options, checkpoints, device)
         if options.condition == "representation":
             yield RDMStage(options, encoder, device)
 
@@ -152,7 +215,7 @@ class RCG:
         if not (folder / STATS_NAME).is_file():
             # Fitted once: a resumed UNet may already be trained on these codes.
             options: RCGConfig = config.method
-            net = load_component(RepEncoder, RepEncoderConfig, folder / "encoder").to(device)
+            net = self._encoder(checkpoints, device)
             r = RCGEncoder(net, None, False).represent(data.tensors().to(device)).cpu()
             stats = {"train": r}
             if options.clusters:
@@ -165,7 +228,7 @@ class RCG:
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         options: RCGConfig = config.method
         folder = checkpoints / PARTS_FOLDER
-        net = load_component(RepEncoder, RepEncoderConfig, folder / "encoder").to(device)
+        net = self._encoder(checkpoints, device)
         stats = load_weights(folder / STATS_NAME)
         on_clusters = options.condition == "clusters"
         encoder = RCGEncoder(net, stats.get("centroids"), on_clusters)
