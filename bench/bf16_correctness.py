@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from ucgen.app.driver import load_training_data
-from ucgen.diffusion.pipeline import DiffusionGenerator
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.io.runs import Run
 from ucgen.methods import load_config
 from ucgen.methods.cofi.stage import Stage1
@@ -112,7 +112,9 @@ def main() -> None:
     for trained, ema in emas.items():
         for sampled in ("fp32", "bf16"):
             generator = DiffusionGenerator(copy.deepcopy(ema), precision=sampled)  # type: ignore[arg-type]
-            samples[trained, sampled] = generator.render(None, 64, 0, 18, 1.0, 1.0, 64)
+            samples[trained, sampled] = generator.render(
+                None, 64, 0, SamplerSettings(steps=18, batch_size=64)
+            )
     for trained in emas:
         diff = (samples[trained, "bf16"] - samples[trained, "fp32"]).abs().mean().item()
         print(f"{trained}-trained UNet: sampled bf16 vs fp32, mean |pixel difference| {diff:.4f}")

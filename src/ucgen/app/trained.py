@@ -6,7 +6,6 @@ made them.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
-from ucgen.diffusion.pipeline import DiffusionGenerator
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
@@ -90,11 +89,7 @@ class TrainedModel:
             return cls(
                 config,
                 parts,
-                DiffusionGenerator(
-                    unet,
-                    precision=config.sample.precision,
-                    guidance_schedule=config.sample.guidance_schedule,
-                ),
+                DiffusionGenerator(unet, precision=config.sample.precision),
                 run,
                 dev,
                 shape,
@@ -141,23 +136,15 @@ class TrainedModel:
         guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
         self.check_count(n)
         check_seed(seed)
-        for name, scale in (("guidance", guidance), ("guidance_fine", guidance_fine)):
-            if not math.isfinite(scale):
-                raise UcgenError(f"sample.{name}: must be a finite number, got {scale}")
-        # The config's own bounds (steps in [1, 1000], scales >= 0), not a copy of them.
+        # The config's own bounds (steps in [1, 1000], finite scales >= 0), not a copy of them.
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
+        settings = SamplerSettings(
+            steps, guidance, guidance_fine, s.batch_size, strength, s.guidance_schedule
+        )
         x = self.generator.render(
-            condition,
-            n,
-            seed,
-            steps=steps,
-            guidance_coarse=guidance,
-            guidance_fine=guidance_fine,
-            batch_size=s.batch_size,
-            init=None if init is None else to_model_range(init),
-            strength=strength,
+            condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )
         return to_uint8(x)
 

@@ -8,6 +8,7 @@ rejected with a message naming its key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -130,12 +131,14 @@ class SampleConfig:
     def check(self) -> None:
         check_choices(self, "sample")
         require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
-        require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
-        require(
-            self.guidance_fine >= 0,
-            "sample.guidance_fine",
-            f"must be >= 0, got {self.guidance_fine}",
-        )
+        for key in ("guidance", "guidance_fine"):
+            scale = getattr(self, key)
+            # nan passes a `>= 0` test's negation and gives black images: finite, stated.
+            require(
+                math.isfinite(scale) and scale >= 0,
+                f"sample.{key}",
+                f"must be a finite number >= 0, got {scale}",
+            )
         require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
 
 

@@ -8,6 +8,8 @@ number of processes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ucgen.config.schema import GuidanceSchedule, Precision
@@ -148,6 +150,21 @@ def generate(
     return torch.cat(out)
 
 
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
+    has no steps or guidance). guidance_*: classifier-free guidance scales (1 = none);
+    strength: with start images, how much of them to redraw, in (0, 1]; guidance_schedule:
+    constant scales or RCG's linear ramp over the steps (`guided_denoiser`)."""
+
+    steps: int = 18
+    guidance_coarse: float = 1.0
+    guidance_fine: float = 1.0
+    batch_size: int = 256
+    strength: float = 1.0
+    guidance_schedule: GuidanceSchedule = "constant"
+
+
 class DiffusionGenerator:
     """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
 
@@ -156,7 +173,6 @@ class DiffusionGenerator:
         unet: HMUNet,
         edm: EDM | None = None,
         precision: Precision = "fp32",
-        guidance_schedule: GuidanceSchedule = "constant",
     ) -> None:
         if precision == "bf16":
             # bf16 convolutions pay on CPU only in NCHW: GroupNorm's bf16 NHWC kernel is ~20x
@@ -165,32 +181,27 @@ class DiffusionGenerator:
         self.unet = unet.eval()
         self.edm = edm or EDM()
         self.precision = precision
-        self.guidance_schedule = guidance_schedule
 
     def render(
         self,
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         return generate(
             self.unet,
             condition,
             n,
             seed,
-            steps,
-            guidance_coarse,
-            guidance_fine,
-            batch_size,
+            settings.steps,
+            settings.guidance_coarse,
+            settings.guidance_fine,
+            settings.batch_size,
             self.edm,
             self.precision,
             init,
-            strength,
-            self.guidance_schedule,
+            settings.strength,
+            settings.guidance_schedule,
         )

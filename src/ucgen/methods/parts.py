@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from ucgen.diffusion.pipeline import SamplerSettings
 from ucgen.models.condition import Condition
 
 
@@ -38,20 +39,15 @@ class ConditionSampler(Protocol):
 @runtime_checkable
 class PixelGenerator(Protocol):
     """Condition -> images (N, C, H, W) in [-1, 1]. Image i depends only on (seed, i) and its
-    condition row. Sampler settings that a generator has no use for (a GAN has no steps) are
-    ignored. With `init` (N, C, H, W), a generator that can (diffusion) starts from those
-    images and redraws them as much as `strength` in (0, 1] says; one that cannot raises
-    UcgenError."""
+    condition row. Settings that a generator has no use for (a GAN has no steps) are ignored.
+    With `init` (N, C, H, W), a generator that can (diffusion) starts from those images and
+    redraws them as much as `settings.strength` says; one that cannot raises UcgenError."""
 
     def render(
         self,
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor: ...

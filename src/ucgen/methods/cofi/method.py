@@ -20,6 +20,7 @@ import torch
 
 from ucgen.config import Config
 from ucgen.data import ImageDataset
+from ucgen.diffusion.pipeline import SamplerSettings
 from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
@@ -61,12 +62,8 @@ class Stage1Renderer:
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         if init is not None:
             raise UcgenError(
@@ -77,8 +74,8 @@ class Stage1Renderer:
         device = next(self.generator.parameters()).device
         k = condition.coarse.shape[1]
         out = []
-        for start in range(0, n, batch_size):
-            rows = range(start, min(n, start + batch_size))
+        for start in range(0, n, settings.batch_size):
+            rows = range(start, min(n, start + settings.batch_size))
             magnitude = torch.stack([_half_normal(seed, i, k) for i in rows])
             part = condition.slice(slice(rows.start, rows.stop))
             z_c = part.coarse * magnitude  # type: ignore[operator]
@@ -113,25 +110,29 @@ class CoFiUCGen:
     ) -> ManifoldTeacher:
         """The teacher fitted on the trained autoencoder, or the one a resumed run already
         fitted (stage 1 may have learned its codes). Rank 0 fits it; every rank loads it."""
-        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        if not (folder / CONFIG_NAME).is_file():
-            if dist.is_main():
-                images = data.tensors().to(autoencoder.device)
-                teacher = fit_teacher(
-                    autoencoder.model, images, config.method.bits, config.train.seed
-                )
-                save_component(teacher, teacher.config, folder)
-            dist.barrier()
-        return load_component(ManifoldTeacher, TeacherConfig, folder).to(autoencoder.device)
+
+        def fit() -> None:
+            images = data.tensors().to(autoencoder.device)
+            teacher = fit_teacher(autoencoder.model, images, config.method.bits, config.train.seed)
+            save_component(teacher, teacher.config, folder)
+
+        return dist.fit_once(
+            folder / CONFIG_NAME,
+            fit,
+            lambda: load_component(ManifoldTeacher, TeacherConfig, folder).to(autoencoder.device),
+        )
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
         dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        if (checkpoints / PARTS_FOLDER / "basis" / "config.json").is_file():
+        if (checkpoints / PARTS_FOLDER / "basis" / CONFIG_NAME).is_file():
             # Fitted before a resume (config.json is written last): the HM-UNet may already be
             # trained on these conditions, so they stay, whatever data the resumed run has.
             return self.load_parts(config, checkpoints, device)
+        # Every rank fits the basis (a deterministic PCA of the same images) and rank 0 saves
+        # it: unlike `dist.fit_once`, no rank loads it back, which would build the encoder a
+        # second time and draw its initial weights from the random stream the UNet's follow.
         folder = final_components(checkpoints, Stage1.name)
         net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
         encoder = fit_encoder(net, data.tensors().to(device))

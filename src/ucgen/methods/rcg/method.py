@@ -210,20 +210,24 @@ class RCG:
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
-        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        folder = checkpoints / PARTS_FOLDER
-        if not (folder / STATS_NAME).is_file():
-            # Fitted once: a resumed UNet may already be trained on these codes.
-            options: RCGConfig = config.method
+        options: RCGConfig = config.method
+        if options.clusters > len(data):
+            raise UcgenError(
+                f"rcg.clusters: {options.clusters} clusters need as many training images, "
+                f"got {len(data)}"
+            )
+
+        def fit() -> None:
             net = self._encoder(checkpoints, device)
             r = RCGEncoder(net, None, False).represent(data.tensors().to(device)).cpu()
             stats = {"train": r}
             if options.clusters:
                 stats["centroids"] = kmeans(r, options.clusters, config.train.seed)
-            if dist.is_main():
-                save_weights(stats, folder / STATS_NAME)
-            dist.barrier()
-        return self.load_parts(config, checkpoints, device)
+            save_weights(stats, checkpoints / PARTS_FOLDER / STATS_NAME)
+
+        # Fitted once: a resumed UNet may already be trained on these codes.
+        marker = checkpoints / PARTS_FOLDER / STATS_NAME
+        return dist.fit_once(marker, fit, lambda: self.load_parts(config, checkpoints, device))
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         options: RCGConfig = config.method
@@ -285,7 +289,5 @@ def kmeans(r: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     """k-means centres (k, D) float32 of representations r (N, D)."""
     from sklearn.cluster import KMeans
 
-    if len(r) < k:
-        raise UcgenError(f"rcg.clusters: {k} clusters need >= {k} training images, got {len(r)}")
     km = KMeans(k, n_init=KMEANS_RESTARTS, random_state=seed).fit(r.numpy().astype(np.float64))
     return torch.from_numpy(km.cluster_centers_).float()
