@@ -168,6 +168,12 @@ SAMPLE = rows(
 
 # Training: new runs, run names and folders, resume.
 TRAIN = rows(
+    (
+        "config-guidance-inf",  # the schema itself refuses it, for every command that reads it
+        Bad(
+            "train --preset tiny --set sample.guidance=inf --dry-run", ("sample.guidance", "finite")
+        ),
+    ),
     ("resume-missing", Bad("train --resume {tmp}/nothing", ("not found",))),
     (
         "resume-a-file",

@@ -167,8 +167,14 @@ def test_stage1_generator(runs, tmp_path, capsys):
         (["sample", "{cofi}", "--n", "0"], "n must be >= 1, got 0"),
         (["sample", "{uncond}", "--n", "-3"], "n must be >= 1, got -3"),
         (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps: must be in [1, 1000], got 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance", "-1"], "sample.guidance: must be >= 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"], "guidance_fine: must be >= 0"),
+        (
+            ["sample", "{cofi}", "--n", "2", "--guidance", "-1"],
+            "sample.guidance: must be a finite number >= 0",
+        ),
+        (
+            ["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"],
+            "guidance_fine: must be a finite number >= 0",
+        ),
         (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in one of .npz"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--length", "1"], "length"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--rows", "0"], "--rows"),

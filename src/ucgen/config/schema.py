@@ -8,6 +8,7 @@ rejected with a message naming its key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +21,7 @@ CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 Precision = Literal["fp32", "bf16"]
 # ODE solvers of the diffusion sampler (ucgen.diffusion.edm): EDM's Heun, DPM-Solver++(2M).
 Solver = Literal["heun", "dpmpp2m"]
+GuidanceSchedule = Literal["constant", "linear"]
 # Seeds feed numpy's SeedSequence and torch generators (the loop's data order seeds one with
 # seed * 1_000_003 + epoch, which must stay below 2**64): unsigned 32-bit values fit them all.
 SEED_LIMIT = 2**32
@@ -123,6 +125,9 @@ class SampleConfig:
     solver: Solver = "heun"
     guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
     guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
+    # "linear": RCG's ramp, each scale w applied as 1 + (w - 1) p over the steps, p from 0 at
+    # the first (noisiest) step to 1 at the last (ucgen.diffusion.pipeline.guided_denoiser).
+    guidance_schedule: GuidanceSchedule = "constant"
     batch_size: int = 256
     # UNet evaluations in bfloat16 autocast (NCHW), the Heun integration in float32; images
     # differ from fp32 sampling by bf16 rounding (ucgen.runtime.speed, bench/bench_sampling.py).
@@ -131,12 +136,14 @@ class SampleConfig:
     def check(self) -> None:
         check_choices(self, "sample")
         require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
-        require(self.guidance >= 0, "sample.guidance", f"must be >= 0, got {self.guidance}")
-        require(
-            self.guidance_fine >= 0,
-            "sample.guidance_fine",
-            f"must be >= 0, got {self.guidance_fine}",
-        )
+        for key in ("guidance", "guidance_fine"):
+            scale = getattr(self, key)
+            # nan passes a `>= 0` test's negation and gives black images: finite, stated.
+            require(
+                math.isfinite(scale) and scale >= 0,
+                f"sample.{key}",
+                f"must be a finite number >= 0, got {scale}",
+            )
         require(self.batch_size >= 1, "sample.batch_size", f"must be >= 1, got {self.batch_size}")
 
 

@@ -37,6 +37,8 @@ class Parts:
     image_shape: (C, H, W) the encoder expects, where there is an encoder.
     generators: pixel generators the method trains besides the HM-UNet (CoFi-UCGen's stage-1
     GAN generator: the baseline the diffusion stage must beat), by name.
+    continuous: the encoder's conditions are continuous vectors (RCG's representations), so
+    that a point between two images' conditions is a condition too (interpolation).
     """
 
     encoder: SemanticEncoder | None
@@ -48,6 +50,7 @@ class Parts:
     code_bits: int = 0
     image_shape: tuple[int, int, int] | None = None
     generators: dict[str, PixelGenerator] = field(default_factory=dict)
+    continuous: bool = False
 
 
 class Method(Protocol):
