@@ -154,7 +154,8 @@ def print_report(report: dict[str, Any]) -> None:
     if "condition_fd" in report:
         c = report["condition_fd"]
         print(f"condition FD   {c['generated']:.4f} (floor, test conditions: {c['floor']:.4f})")
+    s = report["sampling"]
     print(
-        f"sampling       {report['sampling']['images_per_second']} images/s "
-        f"({report['sampling']['steps']} steps)"
+        f"sampling       {s['images_per_second']} images/s "
+        f"({s['steps']} steps of {s['solver']}, {s['nfe']} NFE)"
     )
