@@ -1,6 +1,7 @@
 """Sampler quality against speed on one trained run: FD, recall, control accuracy, images/s, NFE.
 
-For each candidate `SOLVER:STEPS` (`sample.solver`, `sample.steps`) it runs the run's own
+For each candidate `SOLVER:STEPS[:RHO]` (`sample.solver`, `sample.steps`, `sample.rho`, by
+default the run's) it runs the run's own
 evaluation (`ucgen.app.run_eval.evaluate_run`, what `ucgen eval RUN` prints: FD and recall on
 the reference network's features, control accuracy where the run has codes) once per
 `--seeds` value with the run's other sample.* settings (`--set sample.guidance=2` etc. change
@@ -34,25 +35,40 @@ import torch
 from ucgen.app.run_eval import evaluate_run
 from ucgen.app.trained import TrainedModel
 from ucgen.config.schema import Solver
-from ucgen.diffusion.edm import nfe
+from ucgen.diffusion.edm import EDM, nfe
 
 DEFAULT = ["heun:18", "heun:12", "heun:8", "heun:6", "heun:4"] + [
     f"dpmpp2m:{n}" for n in (4, 6, 8, 10, 12)
 ]
 
 
-def parse(candidate: str) -> tuple[Solver, int]:
-    solver, _, steps = candidate.partition(":")
-    if solver not in typing.get_args(Solver) or not steps.isdigit():
-        raise SystemExit(f"candidate {candidate!r}: expected SOLVER:STEPS, e.g. dpmpp2m:6")
-    return solver, int(steps)  # type: ignore[return-value]
+Candidate = tuple[Solver, int, float | None]
 
 
-def with_sampler(model: TrainedModel, solver: Solver, steps: int) -> None:
-    """Point the model's sample.* config (what evaluate_run and render read) at a candidate."""
-    sample = dataclasses.replace(model.config.sample, solver=solver, steps=steps)
+def parse(candidate: str) -> Candidate:
+    solver, steps, *rho = candidate.split(":")
+    try:
+        parsed = (solver, int(steps), float(rho[0]) if rho else None)
+    except ValueError:
+        parsed = ("", 0, None)
+    if solver not in typing.get_args(Solver) or len(rho) > 1 or parsed[1] < 1:
+        raise SystemExit(f"candidate {candidate!r}: expected SOLVER:STEPS[:RHO], e.g. dpmpp2m:8:10")
+    return parsed  # type: ignore[return-value]
+
+
+def name(candidate: Candidate) -> str:
+    return ":".join(str(v) for v in candidate if v is not None)
+
+
+def with_sampler(model: TrainedModel, base_rho: float, candidate: Candidate) -> None:
+    """Point the model's sample.* config (what evaluate_run and render read) and its
+    generator's noise levels at a candidate, as `TrainedModel.load` would build them."""
+    solver, steps, rho = candidate
+    rho = base_rho if rho is None else rho
+    sample = dataclasses.replace(model.config.sample, solver=solver, steps=steps, rho=rho)
     sample.check()
     model.config = dataclasses.replace(model.config, sample=sample)
+    model.generator.edm = EDM(rho=rho)  # type: ignore[attr-defined]
 
 
 def unet_rows_per_image(model: TrainedModel, n: int) -> float:
@@ -99,28 +115,29 @@ def main() -> None:
         f"load average (1/5/15 min) at start {load()}",
         flush=True,
     )
-    quality: dict[tuple[str, int], list[dict[str, typing.Any]]] = {}
+    base_rho = s.rho
+    quality: dict[Candidate, list[dict[str, typing.Any]]] = {c: [] for c in candidates}
     with tempfile.TemporaryDirectory() as tmp:
-        for solver, steps in candidates:
-            with_sampler(model, solver, steps)
+        for c in candidates:
+            with_sampler(model, base_rho, c)
             for seed in args.seeds:
-                out = Path(tmp) / f"{solver}-{steps}-{seed}.json"
+                out = Path(tmp) / f"{name(c)}-{seed}.json"
                 report = evaluate_run(model, args.n, seed=seed, out=out, progress=False)
-                quality.setdefault((solver, steps), []).append(report)
+                quality[c].append(report)
                 g = report["generation"]
                 print(
-                    f"  {solver}:{steps} seed {seed}: FD {g['fd']:.3f} recall {g['recall']:.3f}"
+                    f"  {name(c)} seed {seed}: FD {g['fd']:.3f} recall {g['recall']:.3f}"
                     f" (load {load()})",
                     flush=True,
                 )
     print(f"timing, load average at start {load()}", flush=True)
-    rates: dict[tuple[str, int], list[float]] = {c: [] for c in candidates}
+    rates: dict[Candidate, list[float]] = {c: [] for c in candidates}
     for _ in range(args.repeats):
-        for solver, steps in candidates:
-            with_sampler(model, solver, steps)
+        for c in candidates:
+            with_sampler(model, base_rho, c)
             start = time.perf_counter()
             model.sample(args.speed_n, seed=1)
-            rates[(solver, steps)].append(args.speed_n / (time.perf_counter() - start))
+            rates[c].append(args.speed_n / (time.perf_counter() - start))
     print(f"timing done, load average {load()}", flush=True)
 
     def cell(values: list[float], digits: int) -> str:
@@ -131,22 +148,23 @@ def main() -> None:
     base = statistics.mean(r["generation"]["fd"] for r in quality[candidates[0]])
     print()
     print(
-        "| solver | steps | NFE | UNet/img | FD | FD / first | recall | control | images/s "
-        "(median, range) |"
+        "| solver | steps | rho | NFE | UNet/img | FD | FD / first | recall | control | "
+        "images/s (median, range) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for solver, steps in candidates:
-        reports = quality[(solver, steps)]
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in candidates:
+        solver, steps, rho = c
+        reports = quality[c]
         fd = [r["generation"]["fd"] for r in reports]
         recall = [r["generation"]["recall"] for r in reports]
         control = [r["control"]["mean"] for r in reports if "control" in r]
-        with_sampler(model, solver, steps)
+        with_sampler(model, base_rho, c)
         rows = unet_rows_per_image(model, 8)
-        r = rates[(solver, steps)]
+        r = rates[c]
         print(
-            f"| {solver} | {steps} | {nfe(solver, steps)} | {rows:.0f} | {cell(fd, 2)} | "
-            f"{statistics.mean(fd) / base:.2f} | {cell(recall, 3)} | "
-            f"{cell(control, 3) if control else '-'} | "
+            f"| {solver} | {steps} | {base_rho if rho is None else rho:g} | {nfe(solver, steps)} "
+            f"| {rows:.0f} | {cell(fd, 2)} | {statistics.mean(fd) / base:.2f} | "
+            f"{cell(recall, 3)} | {cell(control, 3) if control else '-'} | "
             f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) |"
         )
     n = model.config.eval.num_samples if args.n is None else args.n

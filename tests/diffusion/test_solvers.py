@@ -138,10 +138,14 @@ def test_dpmpp2m_starts_from_an_image(unet: HMUNet) -> None:
     assert (kept - init).abs().mean() < 0.05 < (redrawn - init).abs().mean()
 
 
-def test_bad_solver_is_a_one_line_error_naming_the_key(tmp_path, capsys) -> None:
+def test_bad_solver_or_rho_is_a_one_line_error_naming_the_key(tmp_path, capsys) -> None:
     argv = ["train", "--preset", "tiny", "--runs-dir", str(tmp_path), "--dry-run"]
     assert main([*argv, "--set", "sample.solver=euler"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "ucgen: error: sample.solver: must be one of heun, dpmpp2m; got 'euler'"
-    assert main([*argv, "--set", "sample.solver=dpmpp2m"]) == 0
-    assert '"solver": "dpmpp2m"' in capsys.readouterr().out
+    assert main([*argv, "--set", "sample.rho=0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "ucgen: error: sample.rho: must be in (0, 100], got 0.0"
+    assert main([*argv, "--set", "sample.solver=dpmpp2m", "--set", "sample.rho=10"]) == 0
+    out = capsys.readouterr().out
+    assert '"solver": "dpmpp2m"' in out and '"rho": 10.0' in out

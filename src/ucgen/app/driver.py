@@ -164,6 +164,7 @@ def train_run(
         device,
         preview_steps=config.sample.steps,
         preview_solver=config.sample.solver,
+        preview_rho=config.sample.rho,
     )
     train_stage(pixel, data, run, settings, device)
     dist.barrier()

@@ -92,6 +92,7 @@ def evaluate_run(
         "steps": config.sample.steps,
         "solver": config.sample.solver,
         "nfe": nfe(config.sample.solver, config.sample.steps),
+        "rho": config.sample.rho,
         "guidance": config.sample.guidance,
         "guidance_fine": config.sample.guidance_fine,
         "images_per_second": round(n / seconds_sampling, 2),

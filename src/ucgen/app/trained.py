@@ -16,6 +16,7 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
+from ucgen.diffusion.edm import EDM
 from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
@@ -89,7 +90,9 @@ class TrainedModel:
             return cls(
                 config,
                 parts,
-                DiffusionGenerator(unet, precision=config.sample.precision),
+                DiffusionGenerator(
+                    unet, EDM(rho=config.sample.rho), precision=config.sample.precision
+                ),
                 run,
                 dev,
                 shape,

@@ -123,6 +123,8 @@ class SampleConfig:
     # ODE solver over the `steps` noise levels: "heun" (EDM's Algorithm 1, 2 * steps - 1
     # denoiser evaluations) or "dpmpp2m" (DPM-Solver++(2M), `steps` evaluations).
     solver: Solver = "heun"
+    # rho of EDM's eq. 5 noise levels: larger puts more of the `steps` levels at low noise.
+    rho: float = 7.0
     guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
     guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
     # "linear": RCG's ramp, each scale w applied as 1 + (w - 1) p over the steps, p from 0 at
@@ -136,6 +138,7 @@ class SampleConfig:
     def check(self) -> None:
         check_choices(self, "sample")
         require(1 <= self.steps <= 1000, "sample.steps", f"must be in [1, 1000], got {self.steps}")
+        require(0 < self.rho <= 100, "sample.rho", f"must be in (0, 100], got {self.rho}")
         for key in ("guidance", "guidance_fine"):
             scale = getattr(self, key)
             # nan passes a `>= 0` test's negation and gives black images: finite, stated.

@@ -73,6 +73,7 @@ class DiffusionStage:
         preview_steps: int = 18,
         preview_count: int = 16,
         preview_solver: Solver = "heun",
+        preview_rho: float = 7.0,
     ) -> None:
         self.config = config
         self.unet_config = unet
@@ -82,6 +83,7 @@ class DiffusionStage:
         self.preview_conditions = preview_conditions
         self.preview_steps = preview_steps
         self.preview_solver = preview_solver
+        self.preview_edm = EDM(rho=preview_rho)
         self.preview_count = preview_count
         self.edm = EDM()
         self.model = HMUNet(unet).to(device)
@@ -158,6 +160,7 @@ class DiffusionStage:
             self.preview_count,
             seed,
             steps=self.preview_steps,
+            edm=self.preview_edm,
             solver=self.preview_solver,
         )
         return to_uint8(images)
