@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ucgen.errors import DataError, UcgenError
+from ucgen.methods.parts import Condition
 from ucgen.report.grid import save_grid
 
 
@@ -63,6 +65,33 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
     )
 
 
+def _out(p: argparse.ArgumentParser, order: str = "") -> None:
+    p.add_argument(
+        "--out",
+        default=None,
+        type=Path,
+        metavar="FILE.npz",
+        help="also write the images with their codes and fine vectors to this .npz (the "
+        "sample exchange format `ucgen eval --samples` scores)" + (f": {order}" if order else ""),
+    )
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    if args.out is not None and args.out.suffix != ".npz":
+        raise UcgenError(f"--out {args.out}: a samples file must end in .npz")
+
+
+def _write_samples(path: Path | None, images: np.ndarray, cond: Condition | None) -> None:
+    """The images and the Condition they were made from as a samples .npz, if asked for."""
+    if path is None:
+        return
+    from ucgen.evaluation.samples import save_samples
+
+    codes = None if cond is None or cond.code is None else cond.code.numpy()
+    fine = None if cond is None or cond.fine is None else cond.fine.numpy()
+    _done(save_samples(path, images, codes, fine), "samples")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
@@ -74,13 +103,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(p, "sample.png")
     p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     p.add_argument("--code", type=int, default=None, help="generate only this code")
-    p.add_argument(
-        "--out",
-        default=None,
-        type=Path,
-        metavar="FILE.npz",
-        help="also write the samples (images, codes, fine) to this .npz",
-    )
+    _out(p)
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser(
@@ -97,6 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--length", type=int, default=8, help="images per strip (default: 8)")
     p.add_argument("--rows", type=int, default=4, help="strips, one per seed (default: 4)")
+    _out(p, "the strips' images row by row")
     p.set_defaults(func=run_traverse)
 
     p = sub.add_parser(
@@ -109,6 +133,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code", type=int, required=True, help="the code to start from")
     p.add_argument("--bit", type=int, required=True, help="which bit to flip (0 = lowest)")
     p.add_argument("--n", type=int, default=8, help="images per row (default: 8)")
+    _out(p, "the N images, then the N flipped ones")
     p.set_defaults(func=run_flip)
 
     p = sub.add_parser(
@@ -157,45 +182,50 @@ def _done(path: Path, what: str) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    if args.out is not None and args.out.suffix != ".npz":
-        raise UcgenError(f"--out {args.out}: a samples file must end in .npz")
+    _check_out(args)
     model = _load(args)
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
     name = "sample" if args.code is None else f"sample-c{args.code}"
     png = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
     _done(save_grid(images, png), "grid")
-    if args.out is not None:
-        from ucgen.evaluation.samples import save_samples
-
-        codes = None if cond is None or cond.code is None else cond.code.numpy()
-        fine = None if cond is None or cond.fine is None else cond.fine.numpy()
-        _done(save_samples(args.out, images, codes, fine), "samples")
+    _write_samples(args.out, images, cond)
     return 0
 
 
 def run_traverse(args: argparse.Namespace) -> int:
     if args.rows < 1:
         raise UcgenError(f"--rows must be >= 1, got {args.rows}")
+    _check_out(args)
     model = _load(args)
     rows = [
         model.traverse(
             args.code, args.direction, length=args.length, seed=args.seed + r, **_kw(args)
-        )[0]
+        )
         for r in range(args.rows)
     ]
     png = (
         args.png
         or model.run.samples / f"{_prefix(args)}traverse-c{args.code}-d{args.direction}.png"
     )
-    _done(save_grid(np.concatenate(rows), png, ncols=args.length), "strip")
+    images = np.concatenate([strip for strip, _ in rows])
+    _done(save_grid(images, png, ncols=args.length), "strip")
+    _write_samples(args.out, images, Condition.cat([cond for _, cond in rows]))
     return 0
 
 
 def run_flip(args: argparse.Namespace) -> int:
+    _check_out(args)
     model = _load(args)
     before, after = model.flip(args.code, args.bit, n=args.n, seed=args.seed, **_kw(args))
     png = args.png or model.run.samples / f"{_prefix(args)}flip-c{args.code}-b{args.bit}.png"
     _done(save_grid(np.concatenate([before, after]), png, ncols=args.n), "flip")
+    if args.out is not None:
+        # The conditions TrainedModel.flip drew (same call, same seed), then the same fine
+        # vectors under the flipped code.
+        cond = model.conditions(args.n, args.seed, args.code)
+        flipped = cond.code ^ (1 << args.bit)  # type: ignore[operator]
+        both = Condition(None, cond.fine.repeat(2, 1), torch.cat([cond.code, flipped]))  # type: ignore[union-attr, list-item]
+        _write_samples(args.out, np.concatenate([before, after]), both)
     return 0
 
 
