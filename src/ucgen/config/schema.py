@@ -96,6 +96,10 @@ class Stage1Config:
     aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
     aug_rotate: float = 0.0  # augmentation: random rotation by up to this many degrees
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
+    # Fine vectors from a separate fine encoder trained this many steps through the diffusion
+    # loss with the bit-codes fixed (ucgen.methods.cofi.fine_stage), instead of the stage-1
+    # encoder's fine head (0). Its UNet has the diffusion section's size and batch.
+    fine_encoder_steps: int = 0
 
     def check(self) -> None:
         weights = (
@@ -110,6 +114,11 @@ class Stage1Config:
         for key in (*weights, "w_teacher"):
             value = getattr(self, key)
             _require(value >= 0, f"stage1.{key}", f"must be >= 0, got {value}")
+        _require(
+            self.fine_encoder_steps >= 0,
+            "stage1.fine_encoder_steps",
+            f"must be >= 0, got {self.fine_encoder_steps}",
+        )
         _require(
             any(getattr(self, key) > 0 for key in weights),
             "stage1.w_*",

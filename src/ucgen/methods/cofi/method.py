@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
+from ucgen.methods.cofi.fine_stage import ENCODER_FOLDER, FineEncoderStage
 from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.cofi.teacher import (
@@ -35,9 +37,11 @@ from ucgen.methods.cofi.teacher import (
 )
 from ucgen.methods.method import Parts
 from ucgen.methods.parts import Condition
+from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
 from ucgen.training import distributed as dist
 from ucgen.training.checkpoints import final_components
+from ucgen.training.diffusion_stage import unet_config
 from ucgen.training.stage import TrainingStage
 
 PARTS_FOLDER = "cofi-parts"
@@ -109,6 +113,31 @@ class CoFiUCGen:
         yield Stage1(
             config.stage1, channels=c, resolution=h, device=device, images=images, teacher=teacher
         )
+        if config.stage1.fine_encoder_steps > 0:
+            yield self._fine_stage(config, c, h, checkpoints, device)
+
+    @staticmethod
+    def _fine_stage(
+        config: Config, channels: int, resolution: int, checkpoints: Path, device: torch.device
+    ) -> FineEncoderStage:
+        """The fine encoder's stage, on the finished stage-1 encoder's bit-codes."""
+        s1 = config.stage1
+        coarse = load_component(
+            Encoder, Stage1NetConfig, final_components(checkpoints, Stage1.name) / "encoder"
+        )
+        unet = replace(
+            unet_config(config.diffusion, channels, resolution, s1.bits, s1.fine_dim),
+            fine_schedule="flat",
+        )
+        return FineEncoderStage(
+            s1.fine_encoder_steps,
+            config.diffusion.batch_size,
+            config.diffusion.lr,
+            FineEncoderConfig(channels, resolution, s1.width, s1.fine_dim),
+            unet,
+            coarse,
+            device,
+        )
 
     @staticmethod
     def _teacher(
@@ -137,7 +166,11 @@ class CoFiUCGen:
             return self.load_parts(config, checkpoints, device)
         folder = final_components(checkpoints, Stage1.name)
         net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
-        encoder = fit_encoder(net, data.tensors().to(device))
+        fine = None
+        if config.stage1.fine_encoder_steps > 0:
+            fine_folder = final_components(checkpoints, FineEncoderStage.name) / ENCODER_FOLDER
+            fine = load_component(FineEncoderNet, FineEncoderConfig, fine_folder).to(device)
+        encoder = fit_encoder(net, data.tensors().to(device), fine=fine)
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
@@ -147,12 +180,16 @@ class CoFiUCGen:
         encoder = CoFiEncoder.load(checkpoints / PARTS_FOLDER)
         encoder.net.to(device)
         encoder.basis.to(device)
+        encoder.gan_basis.to(device)
+        if encoder.fine is not None:
+            encoder.fine.to(device)
         return self._parts(config, encoder, final_components(checkpoints, Stage1.name), device)
 
     def _parts(
         self, config: Config, encoder: CoFiEncoder, stage1: Path, device: torch.device
     ) -> Parts:
         basis = copy.deepcopy(encoder.basis).cpu()  # the prior draws on the CPU
+        gan_basis = copy.deepcopy(encoder.gan_basis).cpu()
         generator = load_component(Generator, Stage1NetConfig, stage1 / "generator").to(device)
         cfg = encoder.net.config
         return Parts(
@@ -164,5 +201,5 @@ class CoFiUCGen:
             num_codes=2**cfg.bits,
             code_bits=cfg.bits,
             image_shape=(cfg.channels, cfg.resolution, cfg.resolution),
-            generators={"stage1": Stage1Renderer(generator, basis)},
+            generators={"stage1": Stage1Renderer(generator, gan_basis)},
         )

@@ -1,0 +1,126 @@
+"""Train CoFi-UCGen's fine encoder through the diffusion loss (`stage1.fine_encoder_steps`).
+
+A fine vector is only useful if it says something about the image and the HM-UNet uses it.
+The stage-1 encoder's fine head guarantees neither (it learns to read back the GAN
+generator's input, on a trunk frozen for the bit-codes). This stage trains a fine encoder F
+(`ucgen.models.fine_encoder`) jointly with an auxiliary UNet on the EDM loss, the UNet given
+the image's frozen stage-1 bit-code and F(x) at every level: the diffusion-autoencoder recipe
+(Preechakul et al. 2022), with the code as a second input so that F encodes what the code does
+not. A small weight on mean(F(x)^2) keeps the vectors at unit scale. The auxiliary UNet is
+thrown away; the fine basis is then fitted on F(x) and the HM-UNet trained on those vectors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ucgen.data import to_uint8
+from ucgen.io.checkpoint import load_into, save_component
+from ucgen.methods.cofi.bitcodes import signs
+from ucgen.methods.parts import Condition
+from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
+from ucgen.models.hm_unet import HMUNet, HMUNetConfig
+from ucgen.models.stage1 import Encoder
+from ucgen.sampling.edm import EDM
+from ucgen.sampling.pipeline import generate
+from ucgen.training import distributed as dist
+
+FINE_PENALTY = 1e-2  # weight of mean(F(x)^2): keeps the bottleneck at unit scale
+ENCODER_FOLDER = "encoder"
+PREVIEW = 8
+
+
+class FineEncoderStage:
+    """TrainingStage of F and the auxiliary UNet (Adam on EDM loss + FINE_PENALTY * mean z^2).
+
+    coarse: the frozen stage-1 encoder (its bits are the UNet's coarse condition).
+    unet: the auxiliary UNet's architecture (coarse_dim = bits, fine_dim = D, flat schedule).
+    """
+
+    name = "fine-encoder"
+
+    def __init__(
+        self,
+        steps: int,
+        batch_size: int,
+        lr: float,
+        encoder: FineEncoderConfig,
+        unet: HMUNetConfig,
+        coarse: Encoder,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.batch_size = batch_size
+        self.total_steps = steps
+        self.device = torch.device(device)
+        self.encoder_config = encoder
+        self.coarse = coarse.to(self.device).eval().requires_grad_(False)
+        self.encoder = FineEncoderNet(encoder).to(self.device)
+        self.unet = HMUNet(unet).to(self.device)
+        self.edm = EDM()
+        self.optimizer = torch.optim.Adam(
+            [*self.encoder.parameters(), *self.unet.parameters()], lr=lr, fused=True
+        )
+        self._preview_images: torch.Tensor | None = None
+
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
+        """One Adam step on a batch (B, C, H, W) in [-1, 1]; labels ignored."""
+        self.encoder.train()
+        self.unet.train()
+        with torch.no_grad():
+            coarse = signs(self.coarse(images)[0])
+        fine = self.encoder(images)
+
+        def net(x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+            return self.unet(x, c_noise, coarse, fine)
+
+        diffusion = self.edm.loss(net, images).mean()
+        scale = fine.float().pow(2).mean()
+        loss = diffusion + FINE_PENALTY * scale
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        dist.sync_gradients([*self.encoder.parameters(), *self.unet.parameters()])
+        self.optimizer.step()
+        self._preview_images = images[:PREVIEW].detach()
+        return {"loss": diffusion.item(), "fine_rms": scale.sqrt().item()}
+
+    def networks(self) -> list[torch.nn.Module]:
+        return [self.encoder, self.unet]
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder.state_dict(),
+            "unet": self.unet.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_into(self.encoder, state["encoder"], "fine-encoder training state (encoder)")
+        load_into(self.unet, state["unet"], "fine-encoder training state (unet)")
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def save(self, folder: Path) -> None:
+        """F as folder/encoder/{config.json, model.safetensors}."""
+        save_component(self.encoder, self.encoder_config, Path(folder) / ENCODER_FOLDER)
+
+    @torch.no_grad()
+    def preview(self, generator: torch.Generator) -> np.ndarray:
+        """The last batch's first images, then each regenerated from its code and F(x)."""
+        if self._preview_images is None:
+            c, r = self.encoder_config.channels, self.encoder_config.resolution
+            return np.zeros((1, r, r, c), np.uint8)
+        x = self._preview_images
+        self.encoder.eval()
+        self.unet.eval()
+        cond = Condition(signs(self.coarse(x)[0]), self.encoder(x))
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        out = generate(self.unet, cond, len(x), seed, steps=12)
+        return np.concatenate([to_uint8(x.cpu()), to_uint8(out)])
