@@ -100,6 +100,9 @@ class Stage1Config:
     # loss with the bit-codes fixed (ucgen.methods.cofi.fine_stage), instead of the stage-1
     # encoder's fine head (0). Its UNet has the diffusion section's size and batch.
     fine_encoder_steps: int = 0
+    # The HM-UNet's fine coefficients in units of each direction's spread in its code
+    # (ucgen.methods.cofi.basis), instead of the raw PCA coefficients.
+    whiten_fine: bool = False
 
     def check(self) -> None:
         weights = (

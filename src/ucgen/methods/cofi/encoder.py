@@ -81,12 +81,13 @@ class CoFiEncoder:
         return Condition(coarse=signs(z_c), fine=self.basis.coefficients(z_f, codes), code=codes)
 
     def save(self, folder: Path) -> None:
-        """folder/encoder, folder/fine and folder/gan-basis (with a fine encoder) and
-        folder/basis (written last: it marks the folder complete), each config.json +
-        model.safetensors."""
+        """folder/encoder, folder/fine (with a fine encoder), folder/gan-basis (where the
+        stage-1 generator's basis is not `basis`) and folder/basis (written last: it marks
+        the folder complete), each config.json + model.safetensors."""
         save_component(self.net, self.net.config, Path(folder) / "encoder")
         if self.fine is not None:
             save_component(self.fine, self.fine.config, Path(folder) / "fine")
+        if self.gan_basis is not self.basis:
             save_component(self.gan_basis, self.gan_basis.config, Path(folder) / "gan-basis")
         save_component(self.basis, self.basis.config, Path(folder) / "basis")
 
@@ -97,6 +98,7 @@ class CoFiEncoder:
         fine, gan_basis = None, None
         if (folder / "fine").is_dir():
             fine = load_component(FineEncoderNet, FineEncoderConfig, folder / "fine")
+        if (folder / "gan-basis").is_dir():
             gan_basis = load_component(FineBasis, BasisConfig, folder / "gan-basis")
         return cls(
             load_component(Encoder, Stage1NetConfig, folder / "encoder"),
@@ -111,17 +113,20 @@ def fit_encoder(
     images: torch.Tensor,
     min_count: int = 32,
     fine: FineEncoderNet | None = None,
+    whiten: bool = False,
 ) -> CoFiEncoder:
     """A CoFiEncoder whose fine basis is fitted on its latents of `images` (N, C, H, W) in
-    [-1, 1], the (unlabeled) training images. Call once after the semantic stages."""
+    [-1, 1], the (unlabeled) training images. Call once after the semantic stages. whiten:
+    the HM-UNet's coefficients in units of each direction's spread (`FineBasis`); the stage-1
+    generator's basis is never whitened (it reads its own fine space)."""
     device = next(encoder.parameters()).device
 
-    def new_basis() -> FineBasis:
-        config = BasisConfig(encoder.config.bits, encoder.config.fine_dim, min_count)
+    def new_basis(whiten: bool) -> FineBasis:
+        config = BasisConfig(encoder.config.bits, encoder.config.fine_dim, min_count, whiten)
         return FineBasis(config).to(device)  # fitted and used where the encoder runs
 
-    basis = new_basis()
-    gan_basis = None if fine is None else new_basis()
+    basis = new_basis(whiten)
+    gan_basis = None if fine is None and not whiten else new_basis(False)
     enc = CoFiEncoder(encoder, basis, fine, gan_basis)
     basis.fit(*enc.latents(images))
     if gan_basis is not None:

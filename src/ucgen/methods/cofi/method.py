@@ -170,7 +170,9 @@ class CoFiUCGen:
         if config.stage1.fine_encoder_steps > 0:
             fine_folder = final_components(checkpoints, FineEncoderStage.name) / ENCODER_FOLDER
             fine = load_component(FineEncoderNet, FineEncoderConfig, fine_folder).to(device)
-        encoder = fit_encoder(net, data.tensors().to(device), fine=fine)
+        encoder = fit_encoder(
+            net, data.tensors().to(device), fine=fine, whiten=config.stage1.whiten_fine
+        )
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
