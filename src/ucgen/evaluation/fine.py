@@ -150,11 +150,13 @@ def traversal_metrics(
         "feature_change": semantic.feature_change(np.stack(feats)),
         "code_spread": spreads,
         "fine_effect": {
+            "mean": float(effect.mean()),
             "per_direction": effect.mean(0).tolist(),
             "min_direction": float(effect.mean(0).min()),
             "per_strip": effect.tolist(),
         },
         "monotonicity": {
+            "mean": float(mono.mean()),
             "per_direction": mono.mean(0).tolist(),
             "min_direction": float(mono.mean(0).min()),
             "per_strip": mono.tolist(),
@@ -227,7 +229,7 @@ def condition_reconstruction(
         if len(members[codes[i]]) >= MIN_CANDIDATES and i in set(members[codes[i]].tolist())
     ][:n]
     if not chosen:
-        return {"images": 0, "mean_percentile": float("nan")}
+        return {"images": 0, "mean": float("nan"), "mean_percentile": float("nan")}
     index = torch.as_tensor(chosen)
     generated = model.render(own.slice(index), len(chosen), seed=seed + 3000)
     gen_f = scorer.features(generated)
@@ -237,6 +239,7 @@ def condition_reconstruction(
     return {
         "images": len(chosen),
         "candidates_mean": float(np.mean([len(c) for c in cand])),
+        "mean": float(pct.mean()),
         "mean_percentile": float(pct.mean()),
         "median_percentile": float(np.median(pct)),
     }
