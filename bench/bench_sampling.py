@@ -1,7 +1,7 @@
-"""Sampling speed of the pixel generator: images/s for Heun sampling (`ucgen.sampling.generate`).
+"""Sampling speed of the pixel generator: images/s of Heun sampling (`diffusion.pipeline.generate`).
 
 Builds the UNet of a preset's [diffusion] section at the preset's resolution (CoFi-sized
-condition: coarse = stage1.bits, fine = stage1.fine_dim) with random weights (speed does not
+condition: coarse = cofi.bits, fine = cofi.fine_dim) with random weights (speed does not
 depend on them) and times whole `generate` calls for each combination of execution mode
 (eager, nchw, torch.compile, bf16), guidance (off: one prediction per step; on: separate
 coarse and fine scales, three predictions batched into one pass) and batch size. "eager" is
@@ -26,10 +26,10 @@ from collections.abc import Callable
 
 import torch
 
-from ucgen.config import load_config
-from ucgen.methods.parts import Condition
+from ucgen.diffusion.pipeline import DiffusionGenerator, generate
+from ucgen.methods import load_config
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
-from ucgen.sampling.pipeline import DiffusionGenerator, generate
 from ucgen.training.diffusion_stage import unet_config
 
 RESOLUTION = {"fashion-mnist": 28, "digits": 8, "shapes": 16}
@@ -42,8 +42,8 @@ def build(preset: str, overrides: list[str], device: str) -> HMUNet:
         config.diffusion,
         in_channels=1,
         resolution=resolution,
-        coarse_dim=config.stage1.bits,
-        fine_dim=config.stage1.fine_dim,
+        coarse_dim=config.method.bits,
+        fine_dim=config.method.fine_dim,
     )
     torch.manual_seed(0)
     return HMUNet(unet).to(device).eval()

@@ -18,7 +18,7 @@ drawn at random, as the frozen encoder's output would be) from the preset's conf
 - defaults:       what `ucgen train` uses: the preset's train.{channels_last, compile, threads,
                   precision}, threads "auto" resolved once when the benchmark starts
 
-Speed options are applied exactly as training applies them (`ucgen.training.speed`). Each
+Speed options are applied exactly as training applies them (`ucgen.runtime.speed`). Each
 variant is a separate stage object; variants take turns within each repeat (so a change in
 machine load hits all alike) and a figure is the median over repeats. "warm-up s" is the time of
 the first two steps (compilation for compiled variants). FLOPs of one step (forward + backward,
@@ -48,12 +48,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import bench_sampling
-from ucgen.config import Config, load_config
+from ucgen.config import Config
+from ucgen.methods import load_config
 from ucgen.methods.cofi.stage import Stage1
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
+from ucgen.runtime.speed import SpeedSettings, apply_speed, auto_threads, precision_scope
+from ucgen.runtime.stage import TrainingStage
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
-from ucgen.training.speed import SpeedSettings, apply_speed, auto_threads, precision_scope
-from ucgen.training.stage import TrainingStage
 
 DEFAULT_THREADS = torch.get_num_threads()  # torch's default here: one per core
 PEAK: dict[tuple[int, str], float] = {}  # matmul FLOP/s by (threads, precision), from main()
@@ -108,8 +109,8 @@ def build_stage(kind: str, config: Config, resolution: int, batch: int) -> Train
     """A fresh Stage1 or DiffusionStage of the preset's sizes, seeded, with batch size `batch`."""
     torch.manual_seed(0)
     if kind == "stage1":
-        return Stage1(replace(config.stage1, batch_size=batch), 1, resolution)
-    bits, fine = config.stage1.bits, config.stage1.fine_dim
+        return Stage1(replace(config.method, batch_size=batch), 1, resolution)
+    bits, fine = config.method.bits, config.method.fine_dim
 
     def condition(images: torch.Tensor, labels: torch.Tensor | None) -> Condition:
         b = images.shape[0]
@@ -218,7 +219,7 @@ def bench_training(
     resolution = config.data.resolution or bench_sampling.RESOLUTION[config.data.source]
     rows = []
     for kind in stages:
-        base_batch = config.stage1.batch_size if kind == "stage1" else config.diffusion.batch_size
+        base_batch = config.method.batch_size if kind == "stage1" else config.diffusion.batch_size
         chosen = variants(config, names, args.threads, args.option_threads)
         runs: dict[Variant, Runner] = {}
         flops: dict[int, int] = {}

@@ -29,14 +29,14 @@ from pathlib import Path
 
 import torch
 
-from ucgen.config import load_config
+from ucgen.app.driver import load_training_data
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.methods.cofi.stage import Stage1
-from ucgen.sampling.pipeline import DiffusionGenerator
+from ucgen.runtime.speed import SpeedSettings
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
-from ucgen.training.driver import load_training_data
 from ucgen.training.loop import LoopSettings, train_stage
-from ucgen.training.speed import SpeedSettings
 
 
 def tail_means(run: Run, stage: str) -> dict[str, float]:
@@ -87,7 +87,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run = Run.create(precision, config, Path(tmp))
             torch.manual_seed(config.train.seed)
-            stage1 = Stage1(replace(config.stage1, steps=args.stage1_steps), c, h)
+            stage1 = Stage1(replace(config.method, steps=args.stage1_steps), c, h)
             start = time.perf_counter()
             train_stage(stage1, data, run, settings, torch.device("cpu"))
             s1 = time.perf_counter() - start
@@ -112,7 +112,9 @@ def main() -> None:
     for trained, ema in emas.items():
         for sampled in ("fp32", "bf16"):
             generator = DiffusionGenerator(copy.deepcopy(ema), precision=sampled)  # type: ignore[arg-type]
-            samples[trained, sampled] = generator.render(None, 64, 0, 18, 1.0, 1.0, 64)
+            samples[trained, sampled] = generator.render(
+                None, 64, 0, SamplerSettings(steps=18, batch_size=64)
+            )
     for trained in emas:
         diff = (samples[trained, "bf16"] - samples[trained, "fp32"]).abs().mean().item()
         print(f"{trained}-trained UNet: sampled bf16 vs fp32, mean |pixel difference| {diff:.4f}")

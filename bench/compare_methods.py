@@ -4,10 +4,11 @@
         --set diffusion.steps=3000 --out bench/results/digits.md
 
 Every method gets the same config (so the same UNet, the same diffusion steps and batch) and
-differs only in `train.method`; CoFi-UCGen also trains its stage 1 (its steps are reported)
-and is evaluated with the HM-UNet and with its stage-1 GAN generator, each under the condition
-samplers of --priors (`sample.prior`). The markdown
-table names the machine and every setting. Run by hand; it takes as long as its budget.
+differs only in `train.method` (and each method's own section). Every pixel generator a method
+trains is evaluated (CoFi-UCGen's HM-UNet and its stage-1 GAN), with the run's own config and
+with each --variant whose section the run's config has (by default CoFi's Gaussian condition
+sampler). The markdown table names the machine and every setting. Run by hand; it takes as
+long as its budget.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from pathlib import Path
 
 import torch
 
-from ucgen.config import load_config, to_dict
-from ucgen.evaluation.run_eval import evaluate_run
+from ucgen.app.driver import train_run
+from ucgen.app.run_eval import evaluate_run
+from ucgen.app.trained import TrainedModel
+from ucgen.config import to_dict
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.runs import Run
-from ucgen.sampling.trained import TrainedModel
-from ucgen.training.driver import train_run
+from ucgen.methods import load_config
 
 COLUMNS = [
     ("FD", ("generation", "fd")),
@@ -74,16 +76,19 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/bench"))
     parser.add_argument("--samples", type=int, default=None, help="eval samples per method")
     parser.add_argument(
-        "--priors",
-        nargs="+",
-        default=["fitted", "gaussian"],
-        choices=["fitted", "gaussian"],
-        help="CoFi condition samplers to evaluate each of its generators with (sample.prior): "
-        "the HM-UNet was trained on the fitted one, the stage-1 GAN on the Gaussian one",
+        "--variant",
+        dest="variants",
+        action="append",
+        default=None,
+        metavar="LABEL:SECTION.KEY=VALUE",
+        help="also evaluate with this sampling-time override, for the runs whose config has the "
+        "section (repeatable; default: 'gaussian prior:cofi.prior=gaussian', the N(0, I) "
+        "sampler the stage-1 GAN was trained on)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/compare.md"))
     args = parser.parse_args()
 
+    variants = [v.split(":", 1) for v in args.variants or ["gaussian prior:cofi.prior=gaussian"]]
     rows = []
     for method in args.methods:
         config = load_config(args.preset, overrides=[*args.overrides, f"train.method={method}"])
@@ -92,25 +97,20 @@ def main() -> None:
         train_run(config, run, progress=False)
         seconds = time.perf_counter() - started
         generators = ["diffusion", *sorted(TrainedModel.load(run.path).parts.generators)]
-        # sample.prior picks CoFi's condition sampler; the other methods have one sampler.
-        priors = args.priors if method == "cofi" else [config.sample.prior]
+        sections = to_dict(config)
+        mine = [(label, o) for label, o in variants if o.split(".", 1)[0] in sections]
         for name in generators:
-            for prior in priors:
-                label = f"{name}, {prior} prior" if method == "cofi" else name
+            for i, (label, overrides) in enumerate([("own config", None), *mine]):
                 model = TrainedModel.load(
-                    run.path, generator=name, overrides=[f"sample.prior={prior}"]
+                    run.path, generator=name, overrides=[] if overrides is None else [overrides]
                 )
                 report = evaluate_run(
                     model,
                     num_samples=args.samples,
                     progress=False,
-                    out=run.path
-                    / (
-                        f"eval-{name}-{prior}-prior.json"
-                        if method == "cofi"
-                        else f"eval-{name}.json"
-                    ),
+                    out=run.path / f"eval-{name}-{i}.json",
                 )
+                label = f"{name}, {label}"
                 rows.append((method, label, seconds, report))
                 fd = report["generation"]["fd"]
                 print(f"{method}/{label}: FD {fd:.3f} ({seconds:.0f} s training)")

@@ -19,15 +19,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from ucgen.app.trained import TrainedModel
 from ucgen.data import to_uint8
+from ucgen.diffusion.pipeline import generate
 from ucgen.evaluation.evaluate import load_real_and_reference
 from ucgen.evaluation.fine import evaluate_fine, format_fine
 from ucgen.io.checkpoint import load_into
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
-from ucgen.sampling.pipeline import generate
-from ucgen.sampling.trained import TrainedModel
-from ucgen.training.checkpoints import latest_checkpoint
+from ucgen.runtime.checkpoints import latest_checkpoint
 from ucgen.training.diffusion_stage import unet_config
 
 
@@ -36,7 +36,7 @@ class CoTrained:
     F's space through the basis before the UNet sees them."""
 
     def __init__(self, model: TrainedModel, steps: int) -> None:
-        cfg, s1 = model.config, model.config.stage1
+        cfg, s1 = model.config, model.config.method
         c, r, _ = model.image_shape
         unet = HMUNet(
             replace(unet_config(cfg.diffusion, c, r, s1.bits, s1.fine_dim), fine_schedule="flat")
@@ -90,7 +90,7 @@ def main() -> None:
             test.images,
             test.labels,
             codes,
-            cfg.stage1.fine_dim,  # type: ignore[arg-type]
+            cfg.method.fine_dim,  # type: ignore[arg-type]
         )
         print(path, "(auxiliary co-trained UNet)")
         print("\n".join(format_fine(report)))

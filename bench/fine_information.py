@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset, to_model_range
 from ucgen.evaluation.evaluate import load_real_and_reference
 from ucgen.io.checkpoint import load_component
 from ucgen.methods.cofi.teacher import ManifoldTeacher, TeacherConfig
-from ucgen.sampling.trained import TrainedModel
 
 
 def within_code_r2(

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ucgen.methods.parts import Condition
-from ucgen.sampling.trained import TrainedModel
+from ucgen.app.trained import TrainedModel
+from ucgen.models.condition import Condition
 
 
 def main() -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ucgen.config.schema import Stage1Config
 from ucgen.data import ImageDataset, load_dataset
 from ucgen.evaluation import semantic
 from ucgen.io.checkpoint import load_component, save_component
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
+from ucgen.methods.cofi.config import CoFiConfig
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.cofi.teacher import (
     AutoencoderStage,
@@ -32,8 +32,8 @@ from ucgen.methods.cofi.teacher import (
     fit_teacher,
 )
 from ucgen.report.grid import save_grid
+from ucgen.runtime.speed import SpeedSettings, apply_speed, precision_scope
 from ucgen.training.loop import batch_indices
-from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 
 
 def load(name: str, split: str, resolution: int | None) -> ImageDataset:
@@ -68,7 +68,7 @@ def evaluate(stage: Stage1, test: ImageDataset, n_gen: int = 2000) -> dict[str, 
 
 
 def train_teacher(
-    config: Stage1Config,
+    config: CoFiConfig,
     x_all: torch.Tensor,
     test: ImageDataset,
     seed: int,
@@ -130,7 +130,7 @@ def main() -> None:
         metavar="SEED",
         help="renumber the teacher's codes at random (ablation of their neighbour order)",
     )
-    ap.add_argument("--set", action="append", default=[], help="Stage1Config key=value")
+    ap.add_argument("--set", action="append", default=[], help="CoFiConfig key=value")
     ap.add_argument(
         "--order",
         choices=["replacement", "epochs"],
@@ -142,12 +142,12 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    fields = {f.name: f for f in dataclasses.fields(Stage1Config)}
+    fields = {f.name: f for f in dataclasses.fields(CoFiConfig)}
     values = {}
     for item in args.set:
         key, value = item.split("=", 1)
         values[key] = json.loads(value) if fields[key].type != "str" else value
-    config = Stage1Config(**values)
+    config = CoFiConfig(**values)
     train = load(args.data, "train", args.resolution)
     test = load(args.data, "test", args.resolution)
     x_all = train.tensors()
@@ -158,7 +158,7 @@ def main() -> None:
             # the same partition under arbitrary ids, as k-means numbers its clusters
             g = torch.Generator().manual_seed(args.shuffle_teacher_ids)
             teacher.codes.copy_(torch.randperm(2**config.bits, generator=g)[teacher.codes])
-    stage = Stage1(config, train.channels, train.resolution, images=x_all, teacher=teacher)
+    stage = Stage1(config, train.channels, train.resolution, teacher=teacher)
     apply_speed(stage.networks(), SpeedSettings(channels_last=True, precision=args.precision))
     print(
         json.dumps(

@@ -14,9 +14,9 @@ import argparse
 
 import numpy as np
 
+from ucgen.app.trained import TrainedModel
 from ucgen.evaluation.evaluate import load_real_and_reference
 from ucgen.evaluation.fine import CANDIDATES, MIN_CANDIDATES, reconstruction_percentiles
-from ucgen.sampling.trained import TrainedModel
 
 
 def main() -> None:

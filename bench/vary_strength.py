@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset, to_uint8
 from ucgen.report.grid import save_grid
-from ucgen.sampling.trained import TrainedModel
 
 
 def main() -> None:

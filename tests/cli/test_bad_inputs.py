@@ -17,10 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.cli.tiny_runs import train_tiny
 from ucgen.cli.main import main
+from ucgen.evaluation.samples import save_samples
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,89 @@ def rows(*cases: tuple[str, Bad]) -> list:
     return [pytest.param(case, id=name) for name, case in cases]
 
 
+def _png(run: Path, tmp: Path) -> None:
+    """An 8-bit RGB picture {tmp}/i.png for `vary`."""
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp / "i.png")
+
+
+def _file_f(run: Path, tmp: Path) -> None:
+    """A plain file {tmp}/f where a folder is expected."""
+    (tmp / "f").write_text("a file")
+
+
+def _npz(run: Path, tmp: Path) -> None:
+    """A valid samples file {tmp}/s.npz."""
+    save_samples(tmp / "s.npz", np.zeros((4, 8, 8, 1), np.uint8))
+
+
+def _text(run: Path, tmp: Path) -> None:
+    """A text file {tmp}/x.txt."""
+    (tmp / "x.txt").write_text("not samples")
+
+
+def _float_tif(run: Path, tmp: Path) -> None:
+    """A float (mode F) picture {tmp}/f.tif, of no stated range."""
+    Image.fromarray(np.full((16, 16), 0.5, np.float32)).save(tmp / "f.tif")
+
+
 # Sampling commands: sample, traverse, flip, vary.
 SAMPLE = rows(
     ("sample-code-out-of-range", Bad("sample {run} --code 99 --steps 2", ("code", "99"))),
+    ("sample-seed-negative", Bad("sample {run} --seed -1 --steps 2", ("seed", "got -1"))),
+    (
+        "sample-seed-too-large",
+        Bad("sample {run} --seed 99999999999999999999999 --steps 2", ("seed", "2**63 - 1")),
+    ),
+    ("flip-seed-negative", Bad("flip {run} --code 0 --bit 0 --seed -1 --steps 2", ("seed",))),
+    (
+        "vary-seed-too-large",
+        Bad("vary {run} --image {tmp}/i.png --seed 9223372036854775808", ("seed",), prepare=_png),
+    ),
+    (
+        "traverse-last-row-seed-too-large",
+        Bad(
+            "traverse {run} --code 0 --direction 0 --rows 2 --seed 9223372036854775807",
+            ("--seed + --rows - 1", "9223372036854775808"),
+        ),
+    ),
+    ("sample-n-too-large", Bad("sample {run} --n 1000000000 --steps 2", ("GiB", "at most"))),
+    (
+        "traverse-too-many-images",
+        Bad(
+            "traverse {run} --code 0 --direction 0 --rows 100000 --length 100000",
+            ("--rows x --length", "at most"),
+        ),
+    ),
+    ("sample-guidance-nan", Bad("sample {run} --guidance nan", ("guidance", "finite", "nan"))),
+    ("sample-guidance-inf", Bad("sample {run} --guidance inf", ("guidance", "finite", "inf"))),
+    ("flip-guidance-fine-nan", Bad("flip {run} --code 0 --bit 0 --guidance-fine nan", ("finite",))),
+    ("sample-steps-above-config-cap", Bad("sample {run} --steps 100000", ("[1, 1000]", "100000"))),
+    (
+        "sample-out-unwritable-leaves-no-png",
+        Bad("sample {run} --png {tmp}/a.png --out /proc/x.npz --steps 2", ("/proc/x.npz",)),
+    ),
+    (
+        "sample-png-in-a-file",
+        Bad("sample {run} --png {tmp}/f/a.png --steps 2", ("not a folder",), prepare=_file_f),
+    ),
+    (
+        "sample-png-bad-suffix",
+        Bad("sample {run} --png {tmp}/a.txt --out {tmp}/s.npz --steps 2", (".png", ".jpg")),
+    ),
+    (
+        "vary-float-image",
+        Bad("vary {run} --image {tmp}/f.tif --steps 2", ("mode F", "8-bit"), prepare=_float_tif),
+    ),
 )
 
 # Training: new runs, run names and folders, resume.
 TRAIN = rows(
+    (
+        "config-guidance-inf",  # the schema itself refuses it, for every command that reads it
+        Bad(
+            "train --preset tiny --set sample.guidance=inf --dry-run", ("sample.guidance", "finite")
+        ),
+    ),
     ("resume-missing", Bad("train --resume {tmp}/nothing", ("not found",))),
     (
         "resume-a-file",
@@ -104,25 +183,25 @@ TRAIN = rows(
             prepare=lambda run, tmp: (tmp / "file").write_text("x"),
         ),
     ),
-    ("resume-bits", Bad("train --resume {run} --set stage1.bits=3", ("stage1.bits", "new run"))),
+    ("resume-bits", Bad("train --resume {run} --set cofi.bits=3", ("cofi.bits", "new run"))),
     (
         "resume-width",
         Bad("train --resume {run} --set diffusion.width=16", ("diffusion.width", "new run")),
     ),
     ("resume-method", Bad("train --resume {run} --set train.method=uncond", ("train.method",))),
     ("resume-seed", Bad("train --resume {run} --set train.seed=5", ("train.seed", "data order"))),
-    ("resume-lr", Bad("train --resume {run} --set stage1.lr=0.001", ("stage1.lr", "optimiser"))),
+    ("resume-lr", Bad("train --resume {run} --set cofi.lr=0.001", ("cofi.lr", "optimiser"))),
     (
         "resume-shorter",
         Bad("train --resume {run} --set diffusion.steps=2", ("diffusion.steps", "trained 4")),
     ),
     (
         "resume-finished-stage-longer",
-        Bad("train --resume {run} --set stage1.steps=8", ("stage1.steps", "finished")),
+        Bad("train --resume {run} --set cofi.steps=8", ("cofi.steps", "finished")),
     ),
     (
         "resume-dry-run-bits",
-        Bad("train --resume {run} --set stage1.bits=3 --dry-run", ("stage1.bits",)),
+        Bad("train --resume {run} --set cofi.bits=3 --dry-run", ("cofi.bits",)),
     ),
     (
         "seed-negative",
@@ -141,7 +220,7 @@ TRAIN = rows(
     ),
     (
         "stage1-steps-zero",
-        Bad("train --preset tiny --runs-dir {tmp} --set stage1.steps=0", ("stage1.steps", ">= 1")),
+        Bad("train --preset tiny --runs-dir {tmp} --set cofi.steps=0", ("cofi.steps", ">= 1")),
     ),
     (
         "diffusion-steps-zero",
@@ -248,6 +327,31 @@ OUTPUTS = rows(
 # Evaluation, clustering, reports and data commands.
 EVAL = rows(
     ("eval-missing-run", Bad("eval {tmp}/nothing", ("not found",))),
+    (
+        "download-root-a-file",  # refused before the network is tried
+        Bad("data download mnist --root {tmp}/f", ("is not a folder",), prepare=_file_f),
+    ),
+    ("eval-n-zero-is-not-unset", Bad("eval {run} --n 0", ("eval.num_samples", "got 0"))),
+    ("eval-n-one", Bad("eval {run} --n 1", ("eval.num_samples", ">= 2"))),
+    ("eval-n-too-large", Bad("eval {run} --n 1000000000", ("GiB",))),
+    ("eval-out-unwritable-first", Bad("eval {run} --n 8 --out /proc/e.json", ("/proc/e.json",))),
+    ("eval-out-a-folder", Bad("eval {run} --n 8 --out {tmp}", ("a folder",))),
+    (
+        "eval-samples-out-first",
+        Bad("eval --samples {tmp}/s.npz --data digits --out {tmp}", ("a folder",), prepare=_npz),
+    ),
+    (
+        "eval-samples-not-npz",
+        Bad("eval --samples {tmp}/x.txt --data digits", ("not an .npz",), prepare=_text),
+    ),
+    ("cluster-per-code-zero", Bad("cluster {run} --data shapes --per-code 0", ("--per-code",))),
+    ("cluster-per-code-negative", Bad("cluster {run} --data shapes --per-code -1", ("got -1",))),
+    (
+        "cluster-out-in-a-file",
+        Bad("cluster {run} --data shapes --out {run}/config.json", ("not a folder",)),
+    ),
+    ("data-info-n-zero", Bad("data info digits --n 0", ("--n must be >= 1",))),
+    ("data-info-preview-suffix", Bad("data info digits --preview {tmp}/p.txt", (".png",))),
 )
 
 

@@ -15,7 +15,7 @@ def test_demo_trains_draws_evaluates_and_reports(tmp_path, monkeypatch, capsys):
         str(tmp_path),
         "--no-progress",
         "--set",
-        "stage1.steps=4",
+        "cofi.steps=4",
         "--set",
         "diffusion.steps=4",
         "--set",
@@ -36,4 +36,5 @@ def test_demo_trains_draws_evaluates_and_reports(tmp_path, monkeypatch, capsys):
     assert 0.0 <= report["bit_recovery"] <= 1.0
     assert "clustering" in report and "fine_control" in report
     page = (run / "report" / "index.html").read_text()
-    assert "codes.png" in page and "generation.fd" in page
+    assert 'alt="codes"' in page and "generation.fd" in page  # embedded, and every metric
+    assert 'alt="generated images of code 0"' in page and '<section id="fine">' in page

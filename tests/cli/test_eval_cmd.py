@@ -91,3 +91,18 @@ def test_eval_errors_are_one_clear_line(tmp_path, cache, capsys):
         == 2
     )
     assert "3 channels but digits has 1" in capsys.readouterr().err
+
+
+def test_eval_reads_other_tools_samples(tmp_path, cache, capsys):
+    """Grey (N, H, W) images without codes are scored; codes 100..109 are 10 codes of 10."""
+    train = load_dataset("digits", "train")
+    np.savez(tmp_path / "grey.npz", images=train.images[:200, ..., 0])
+    np.savez(tmp_path / "ids.npz", images=train.images[:200], codes=train.labels[:200] + 100)
+    for name in ("grey", "ids"):
+        argv = ["eval", "--samples", str(tmp_path / f"{name}.npz"), "--data", "digits"]
+        assert main([*argv, "--out", str(tmp_path / f"{name}.json"), *TINY]) == 0
+    grey = json.loads((tmp_path / "grey.json").read_text())
+    assert grey["samples"]["with_code"] == 0 and "codes" not in grey
+    ids = json.loads((tmp_path / "ids.json").read_text())
+    assert ids["codes"]["num_codes"] == 10 and ids["codes"]["used"] == 10
+    assert "codes used     10/10," in capsys.readouterr().out

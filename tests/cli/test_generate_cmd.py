@@ -9,9 +9,11 @@ import torch
 from PIL import Image
 
 from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.app.run_eval import evaluate_run
+from ucgen.app.trained import MAX_SEED, TrainedModel
 from ucgen.cli.main import main
+from ucgen.errors import UcgenError
 from ucgen.evaluation.samples import load_samples
-from ucgen.sampling.trained import TrainedModel
 
 STEPS = ["--steps", "2"]
 TILE = 2 * 16 + 1  # 16x16 images are drawn at 2x, 1 px apart
@@ -124,6 +126,18 @@ def test_eval_of_a_run_writes_where_out_says(runs, tmp_path, monkeypatch):
     assert json.loads((run / "eval.json").read_text())["sampling"]["guidance"] == 1
 
 
+def test_evaluate_run_checks_n_and_out_before_any_work(runs, tmp_path):
+    """n = 0 is not "unset" (it drew eval.num_samples and replaced RUN/eval.json); a bad `out`
+    fails before the samples are drawn."""
+    model = TrainedModel.load(runs["cofi"])
+    (runs["cofi"] / "eval.json").unlink(missing_ok=True)
+    with pytest.raises(UcgenError, match="eval.num_samples: must be >= 2, got 0"):
+        evaluate_run(model, num_samples=0)
+    assert not (runs["cofi"] / "eval.json").exists()
+    with pytest.raises(UcgenError, match="it exists and is a folder"):
+        evaluate_run(model, num_samples=8, out=tmp_path)
+
+
 def test_stage1_generator(runs, tmp_path, capsys):
     assert sample(runs["cofi"], tmp_path / "g.npz", "--generator", "stage1") == 0
     assert load_samples(tmp_path / "g.npz").images.shape == (5, 16, 16, 3)
@@ -152,10 +166,16 @@ def test_stage1_generator(runs, tmp_path, capsys):
         (["sample", "{cofi}", "--generator", "gan"], "it has diffusion, stage1"),
         (["sample", "{cofi}", "--n", "0"], "n must be >= 1, got 0"),
         (["sample", "{uncond}", "--n", "-3"], "n must be >= 1, got -3"),
-        (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps must be >= 1, got 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance", "-1"], "guidance must be >= 0"),
-        (["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"], "guidance_fine must be >= 0"),
-        (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in .npz"),
+        (["sample", "{cofi}", "--n", "2", "--steps", "0"], "steps: must be in [1, 1000], got 0"),
+        (
+            ["sample", "{cofi}", "--n", "2", "--guidance", "-1"],
+            "sample.guidance: must be a finite number >= 0",
+        ),
+        (
+            ["sample", "{cofi}", "--n", "2", "--guidance-fine", "-1"],
+            "guidance_fine: must be a finite number >= 0",
+        ),
+        (["sample", "{cofi}", "--n", "2", "--out", "{text}"], "must end in one of .npz"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--length", "1"], "length"),
         (["traverse", "{cofi}", "--code", "0", "--direction", "0", "--rows", "0"], "--rows"),
         (["flip", "{cofi}", "--code", "0", "--bit", "0", "--n", "0"], "n must be >= 1"),
@@ -194,3 +214,39 @@ def test_report_writes_html(runs, capsys):
 def test_device_cuda_without_cuda_is_one_error_line(runs, capsys):
     assert main(["sample", str(runs["cofi"]), "--device", "cuda", *STEPS]) == 2
     assert "no CUDA device is available" in error_line(capsys)
+
+
+def test_the_api_refuses_what_the_cli_refuses(runs):
+    """Seeds, counts and guidance scales are checked in TrainedModel, for API users too."""
+    model = TrainedModel.load(runs["cofi"])
+    bad = [
+        (lambda: model.sample(2, seed=-1, steps=2), "seed must be in [0, "),
+        (lambda: model.sample(2, seed=MAX_SEED + 1, steps=2), "seed must be in [0, "),
+        (lambda: model.conditions(10**9), "GiB"),
+        (lambda: model.sample(2, steps=1001), "sample.steps: must be in [1, 1000]"),
+        (lambda: model.sample(2, steps=2, guidance=float("nan")), "finite"),
+        (lambda: model.flip(0, 0, n=2, steps=2, guidance_fine=float("inf")), "finite"),
+        (lambda: model.traverse(0, 0, length=10**9), "length = 1000000000"),
+        (lambda: model.vary(np.zeros((1, 16, 16, 3), np.uint8), seed=-2, steps=2), "seed"),
+    ]
+    for call, message in bad:
+        with pytest.raises(UcgenError) as err:
+            call()
+        assert message in str(err.value)
+
+
+def test_the_largest_seed_samples(runs):
+    images, _ = TrainedModel.load(runs["cofi"]).sample(1, seed=MAX_SEED, steps=2)
+    assert images.shape == (1, 16, 16, 3)
+
+
+def test_sample_checks_its_outputs_before_sampling(runs, tmp_path, capsys):
+    """A bad --out leaves no grid behind: every output is checked before any image is drawn."""
+    png = tmp_path / "a.png"
+    argv = ["sample", str(runs["cofi"]), "--png", str(png), "--out", "/proc/x.npz", *STEPS]
+    assert main(argv) == 2
+    assert "/proc/x.npz" in error_line(capsys)
+    assert not png.exists()
+    jpg = tmp_path / "new" / "b.jpg"  # a folder to make, a suffix save_grid knows
+    assert main(["sample", str(runs["cofi"]), "--png", str(jpg), *STEPS]) == 0
+    assert jpg.is_file()

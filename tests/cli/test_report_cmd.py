@@ -9,8 +9,8 @@ import pytest
 
 from tests.cli.tiny_runs import error_line
 from ucgen.cli.main import main
-from ucgen.config import load_config
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.report.grid import save_grid
 
 
@@ -100,15 +100,14 @@ def test_garbage_metrics_lines_are_left_out(run, capsys):
     assert "report written" in capsys.readouterr().out
 
 
-def test_jpeg_pictures_are_listed_and_odd_names_escaped(run):
+def test_jpeg_pictures_are_embedded_and_odd_names_escaped(run):
     save_grid(np.zeros((1, 8, 8, 3), np.uint8), run.samples / "a.jpg")
     save_grid(np.zeros((1, 8, 8, 3), np.uint8), run.samples / 'q"<x> #1.png')
     (run.path / "eval.json").write_text(json.dumps({"fd": 1.5}))
     assert main(["report", str(run.path)]) == 0
     page = (run.report / "index.html").read_text()
-    assert 'src="../samples/a.jpg"' in page
-    assert 'src="../samples/q%22%3Cx%3E%20%231.png"' in page
-    assert 'alt="q&quot;&lt;x&gt; #1"' in page
+    assert 'src="data:image/jpeg;base64,' in page and 'alt="a"' in page
+    assert 'alt="q&#34;&lt;x&gt; #1"' in page and "<x>" not in page
 
 
 def test_config_that_is_not_text_is_one_error(run, capsys):

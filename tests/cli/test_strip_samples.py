@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.app.trained import TrainedModel
 from ucgen.cli.main import main
 from ucgen.evaluation.samples import load_samples
-from ucgen.sampling.trained import TrainedModel
 
 STEPS = ["--steps", "2"]
 
@@ -48,4 +48,4 @@ def test_out_must_be_npz(run, tmp_path, capsys, command):
     extra = ["--direction", "0"] if command == "traverse" else ["--bit", "0"]
     argv = [command, str(run), "--code", "1", *extra, "--out", str(tmp_path / "x.txt")]
     assert main(argv) == 2
-    assert "must end in .npz" in error_line(capsys)
+    assert "must end in one of .npz" in error_line(capsys)

@@ -24,20 +24,31 @@ def weights(folder):
 
 
 def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
-    argv = ["train", "--preset", "tiny", "--method", "labels", "--data", "digits"]
-    argv += ["--set", "stage1.bits=3", "--set", "sample.guidance=2.5", "--dry-run"]
+    argv = ["train", "--preset", "tiny", "--data", "digits"]
+    argv += ["--set", "cofi.bits=3", "--set", "sample.guidance=2.5", "--dry-run"]
     assert main([*argv, "--runs-dir", str(tmp_path)]) == 0
     config = json.loads(capsys.readouterr().out)
-    assert config["train"]["method"] == "labels"
+    assert config["train"]["method"] == "cofi"
     assert config["data"]["source"] == "digits"
-    assert config["stage1"]["bits"] == 3 and config["stage1"]["fine_dim"] == 4  # preset kept
+    assert config["cofi"]["bits"] == 3 and config["cofi"]["fine_dim"] == 4  # preset kept
     assert config["sample"]["guidance"] == 2.5
     assert not list(tmp_path.iterdir())  # a dry run makes no run folder
 
 
+def test_each_method_has_only_its_own_section(tmp_path, capsys):
+    """The tiny preset holds a [cofi] recipe; a baseline's config has no such section, and an
+    option of a method that is not selected is refused, naming the key."""
+    argv = ["train", "--preset", "tiny", "--method", "labels", "--dry-run"]
+    assert main([*argv, "--runs-dir", str(tmp_path)]) == 0
+    assert "cofi" not in json.loads(capsys.readouterr().out)
+    assert main([*argv, "--set", "cofi.bits=3", "--runs-dir", str(tmp_path)]) == 2
+    line = error_line(capsys)
+    assert "cofi.bits" in line and "train.method is labels" in line
+
+
 def test_a_run_describes_itself(run):
     config = json.loads((run / "config.json").read_text())
-    assert config["train"]["method"] == "cofi" and config["stage1"]["steps"] == 4
+    assert config["train"]["method"] == "cofi" and config["cofi"]["steps"] == 4
     assert (run / "metrics.jsonl").read_text().strip()
     assert list((run / "samples").glob("*.png"))
 
@@ -52,7 +63,7 @@ def test_resume_of_a_finished_run_changes_no_weights(run, capsys):
 
 
 def test_a_run_with_the_coarse_teacher_trains_it_first_and_resumes_unchanged(tmp_path):
-    run = train_tiny(tmp_path, "cofi", "--set", "stage1.teacher_steps=3", name="taught")
+    run = train_tiny(tmp_path, "cofi", "--set", "cofi.teacher_steps=3", name="taught")
     logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in logs if row["stage"] == "autoencoder"][-1] == 3
     assert all("teacher" in row for row in logs if row["stage"] == "stage1")
@@ -82,18 +93,18 @@ def test_resume_with_other_data_keeps_the_fitted_parts(run):
 def test_resume_dry_run_applies_overrides_on_the_saved_config(run, capsys):
     assert main(["train", "--resume", str(run), "--set", "sample.steps=9", "--dry-run"]) == 0
     config = json.loads(capsys.readouterr().out)
-    assert config["sample"]["steps"] == 9 and config["stage1"]["steps"] == 4
+    assert config["sample"]["steps"] == 9 and config["cofi"]["steps"] == 4
     assert json.loads((run / "config.json").read_text())["sample"]["steps"] == 4
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--set", "stage1.bits=abc"], "stage1.bits: must be an integer, got 'abc'"),
-        (["--set", "stage1.bits=40"], "stage1.bits: must be in [1, 12], got 40"),
-        (["--set", "stage1.nope=1"], "unknown config key 'stage1.nope'"),
+        (["--set", "cofi.bits=abc"], "cofi.bits: must be an integer, got 'abc'"),
+        (["--set", "cofi.bits=40"], "cofi.bits: must be in [1, 12], got 40"),
+        (["--set", "cofi.nope=1"], "unknown config key 'cofi.nope'"),
         (["--set", "bits"], "must look like section.key=value"),
-        (["--method", "gan"], "train.method: must be one of cofi, uncond, labels; got 'gan'"),
+        (["--method", "gan"], "train.method: unknown method 'gan': known methods are cofi, labels"),
         (["--preset", "huge"], "unknown preset 'huge'"),
         (["--config", "{missing}"], "config file not found"),
         (["--data", "{missing}"], "no such file or folder"),
@@ -118,7 +129,7 @@ def fail_before_training(monkeypatch):
     def refuse(name):
         raise TrainingError("cannot build the method")
 
-    monkeypatch.setattr("ucgen.training.driver.get_method", refuse)
+    monkeypatch.setattr("ucgen.app.driver.get_method", refuse)
 
 
 def test_a_new_run_that_fails_before_training_leaves_no_folder(tmp_path, capsys, monkeypatch):

@@ -9,8 +9,6 @@ from ucgen.cli.main import main
 # The tiny preset with fewer steps: enough for every file a run writes, a few seconds each.
 FAST = [
     "--set",
-    "stage1.steps=4",
-    "--set",
     "diffusion.steps=4",
     "--set",
     "train.checkpoint_every=4",
@@ -23,12 +21,17 @@ FAST = [
 ]
 
 
+# Methods with semantic stages of their own, whose length their section's `steps` sets.
+METHOD_STEPS = ("cofi",)
+
+
 def train_tiny(runs_dir: Path, method: str, *extra: str, name: str | None = None) -> Path:
     """Train a tiny `method` run on shapes (16x16 RGB) through the CLI, with `extra`
     arguments; its folder (`name`, default the method's)."""
     name = name or method
     argv = ["train", "--preset", "tiny", "--method", method, "--name", name]
-    assert main([*argv, "--runs-dir", str(runs_dir), "--no-progress", *FAST, *extra]) == 0
+    own = ["--set", f"{method}.steps=4"] if method in METHOD_STEPS else []
+    assert main([*argv, "--runs-dir", str(runs_dir), "--no-progress", *FAST, *own, *extra]) == 0
     return runs_dir / name
 
 

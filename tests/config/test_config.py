@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from ucgen.config import Config, load_config, load_saved_config, preset_names, save_config
+from ucgen.config import Config, preset_names, to_json
 from ucgen.errors import ConfigError
+from ucgen.methods import load_config, load_saved_config
 
 
 def test_presets_exist_and_load():
@@ -17,29 +18,28 @@ def test_overrides_are_typed():
     c = load_config(
         "tiny",
         overrides=[
-            "stage1.bits=3",
-            "stage1.lr=1e-3",
+            "cofi.bits=3",
+            "cofi.lr=1e-3",
             "diffusion.channel_mult=1,2,4",
             "data.resolution=none",
-            "train.method=uncond",
         ],
     )
-    assert c.stage1.bits == 3
-    assert c.stage1.lr == 1e-3
+    assert c.method.bits == 3
+    assert c.method.lr == 1e-3
     assert c.diffusion.channel_mult == (1, 2, 4)
     assert c.data.resolution is None
-    assert c.train.method == "uncond"
+    assert load_config("tiny", overrides=["train.method=uncond"]).method is None
 
 
 @pytest.mark.parametrize(
     ("override", "needle"),
     [
-        ("stage1.nope=1", "unknown config key 'stage1.nope'"),
+        ("cofi.nope=1", "unknown config key 'cofi.nope'"),
         ("nosection.bits=1", "unknown config section 'nosection'"),
-        ("stage1.bits=four", "stage1.bits: must be an integer"),
-        ("stage1.bits=0", "stage1.bits: must be in [1, 12]"),
+        ("cofi.bits=four", "cofi.bits: must be an integer"),
+        ("cofi.bits=0", "cofi.bits: must be in [1, 12]"),
         ("diffusion.drop_fine=1.5", "diffusion.drop_fine"),
-        ("train.method=gan", "train.method: must be one of"),
+        ("train.method=gan", "train.method: unknown method 'gan': known methods are cofi"),
         ("train.compile=fast", "train.compile: must be one of"),
         ("train.threads=-1", "train.threads: must be >= 0"),
         ("train.threads=many", "train.threads: must be an integer, got 'many', or must be one"),
@@ -64,15 +64,15 @@ def test_unknown_preset_lists_known():
 
 def test_file_layer_and_strictness(tmp_path):
     good = tmp_path / "c.toml"
-    good.write_text("[stage1]\nbits = 5\n[sample]\nguidance = 2\n")
+    good.write_text("[cofi]\nbits = 5\n[sample]\nguidance = 2\n")
     c = load_config("tiny", good)
-    assert c.stage1.bits == 5 and c.sample.guidance == 2.0
+    assert c.method.bits == 5 and c.sample.guidance == 2.0
     bad = tmp_path / "b.toml"
-    bad.write_text("[stage1]\nbits = 'x'\n")
-    with pytest.raises(ConfigError, match="stage1.bits: must be an integer"):
+    bad.write_text("[cofi]\nbits = 'x'\n")
+    with pytest.raises(ConfigError, match="cofi.bits: must be an integer"):
         load_config(None, bad)
     broken = tmp_path / "x.toml"
-    broken.write_text("[stage1\n")
+    broken.write_text("[cofi\n")
     with pytest.raises(ConfigError, match="not a valid config file"):
         load_config(None, broken)
     with pytest.raises(ConfigError, match="config file not found"):
@@ -80,7 +80,7 @@ def test_file_layer_and_strictness(tmp_path):
 
 
 def test_saved_config_round_trips(tmp_path):
-    c = load_config("fmnist", overrides=["stage1.bits=3"])
-    save_config(c, tmp_path / "config.json")
-    assert json.loads((tmp_path / "config.json").read_text())["stage1"]["bits"] == 3
+    c = load_config("fmnist", overrides=["cofi.bits=3"])
+    (tmp_path / "config.json").write_text(to_json(c))
+    assert json.loads((tmp_path / "config.json").read_text())["cofi"]["bits"] == 3
     assert load_saved_config(tmp_path / "config.json") == c

@@ -5,8 +5,8 @@ from PIL import Image
 
 from ucgen.cli.main import main
 from ucgen.data import load_dataset
-from ucgen.data.sources.folder import image_files
-from ucgen.errors import DataError
+from ucgen.data.sources.folder import image_files, read_image
+from ucgen.errors import DataError, UcgenError
 
 
 def test_flat_folder_no_labels_sorted_and_both_splits(tmp_path):
@@ -114,3 +114,37 @@ def test_sixteen_bit_png_refused(tmp_path):
     Image.fromarray(np.full((4, 4), 4000, np.uint16)).save(path)
     with pytest.raises(DataError, match="16-bit or float"):
         load_dataset(str(tmp_path / "w"))
+
+
+def _levels(path, mode_image) -> np.ndarray:
+    mode_image.save(path)
+    return read_image(path, 1, 4)
+
+
+def test_read_image_scales_wide_grey_and_drops_alpha(tmp_path):
+    """16-bit grey is scaled to 8 bits (PIL's conversion clips it to white); palette, LA and
+    RGBA images give their colours, without alpha."""
+    grey16 = Image.fromarray(np.full((4, 4), 32896, np.uint16))  # 128 * 257: mid grey
+    assert grey16.mode == "I;16"
+    assert (_levels(tmp_path / "g16.png", grey16) == 128).all()
+    wide = Image.fromarray(np.full((4, 4), 65535, np.int32))  # mode I, as some readers give
+    assert wide.mode == "I"
+    assert (_levels(tmp_path / "i.tif", wide) == 255).all()
+    la = Image.new("LA", (4, 4), (77, 0))
+    assert (_levels(tmp_path / "la.png", la) == 77).all()
+    rgba = Image.new("RGBA", (4, 4), (10, 200, 30, 0))
+    assert (read_image(_save(rgba, tmp_path / "c.png"), 3, 4) == [10, 200, 30]).all()
+    palette = Image.new("RGB", (4, 4), (10, 200, 30)).convert("P", palette=Image.Palette.ADAPTIVE)
+    assert (read_image(_save(palette, tmp_path / "p.png"), 3, 4) == [10, 200, 30]).all()
+
+
+def _save(image, path):
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("value", [-1, 70000])
+def test_read_image_refuses_values_outside_16_bits(tmp_path, value):
+    path = _save(Image.fromarray(np.full((4, 4), value, np.int32)), tmp_path / "w.tif")
+    with pytest.raises(UcgenError, match="outside 16 bits"):
+        read_image(path, 1, 4)

@@ -10,7 +10,7 @@ import torch
 
 from ucgen.data.sources.shapes import make_shapes
 from ucgen.evaluation import fine
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 
 SIDE, CODES, DIM = 8, 2, 3
 

@@ -37,9 +37,10 @@ def test_round_trip_with_and_without_fine(tmp_path):
             "'images' must be uint8",
         ),
         (
-            {"images": np.zeros((2, 8, 8), np.uint8), "codes": np.zeros(2, np.int64)},
+            {"images": np.zeros((2, 8, 8, 2), np.uint8), "codes": np.zeros(2, np.int64)},
             r"'images' must have shape",
         ),
+        ({"images": np.zeros((2, 8), np.uint8)}, r"'images' must have shape"),
         (
             {"images": np.zeros((2, 8, 8, 1), np.uint8), "codes": np.zeros(3, np.int64)},
             r"'codes' must have shape \(2,\)",
@@ -60,7 +61,6 @@ def test_round_trip_with_and_without_fine(tmp_path):
             },
             r"'fine' must have shape \(2, D\)",
         ),
-        ({"images": np.zeros((2, 8, 8, 1), np.uint8)}, "no 'codes'"),
         ({"codes": np.zeros(2, np.int64)}, "no 'images'"),
         (
             {
@@ -83,7 +83,22 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(UcgenError, match="not found"):
         load_samples(tmp_path / "none.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(UcgenError, match="not a readable .npz"):
-        load_samples(tmp_path / "junk.npz")
+    np.save(tmp_path / "one.npy", images())
+    for name in ("junk.npz", "one.npy"):  # np.load's own message spoke of allow_pickle
+        with pytest.raises(UcgenError, match=r"not an \.npz samples file .*docs/evaluation.md"):
+            load_samples(tmp_path / name)
+    zipped = save_samples(tmp_path / "cut.npz", images())
+    zipped.write_bytes(zipped.read_bytes()[:-40])  # a zip whose directory is cut off
+    with pytest.raises(UcgenError, match="not"):
+        load_samples(zipped)
     with pytest.raises(UcgenError, match=r"must end in \.npz"):
         save_samples(tmp_path / "s.npy", images())
+
+
+def test_grey_images_without_codes_as_other_tools_write_them(tmp_path):
+    """(N, H, W) grey images and no 'codes' array (an unconditional tool has none to write)
+    load as (N, H, W, 1) images without codes, as the data loaders read grey images."""
+    np.savez(tmp_path / "other.npz", images=images()[..., 0])
+    s = load_samples(tmp_path / "other.npz")
+    np.testing.assert_array_equal(s.images, images())
+    assert (s.codes == -1).all() and s.codes.shape == (6,) and s.fine is None

@@ -108,3 +108,14 @@ def test_feature_change_per_step():
 def test_negative_codes_are_rejected():
     with pytest.raises(UcgenError, match="negative"):
         semantic.purity(np.array([-1, 0]), np.array([0, 0]))
+
+
+def test_code_usage_without_a_code_space_counts_the_codes_that_occur():
+    """Codes 100..115 of another tool are 16 codes, not 116: ids say nothing of how many."""
+    usage = semantic.code_usage(np.arange(100, 116).repeat(2))
+    assert usage["num_codes"] == 16 and usage["used"] == 16
+    assert usage["normalized_entropy"] == pytest.approx(1.0)
+    assert usage["counts"][100:] == [2] * 16  # still indexed by code id
+    assert semantic.code_usage(np.array([0, 0, 1, 3]), num_codes=8)["num_codes"] == 8
+    with pytest.raises(UcgenError, match="below num_codes = 4"):
+        semantic.code_usage(np.array([0, 4]), num_codes=4)

@@ -1,8 +1,8 @@
 import pytest
 
-from ucgen.config import load_config
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run, run_name_from
+from ucgen.methods import load_config, load_saved_config
 
 
 def test_runs_never_overwrite(tmp_path):
@@ -10,7 +10,7 @@ def test_runs_never_overwrite(tmp_path):
     a = Run.create("demo", config, tmp_path)
     b = Run.create("demo", config, tmp_path)
     assert a.path.name == "demo" and b.path.name == "demo-2"
-    assert Run.open(b.path).config() == config
+    assert load_saved_config(Run.open(b.path).config_path) == config
 
 
 def test_metrics_lines_survive_a_cut_line(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ucgen.config.schema import Stage1Config
+from tests.methods.game import game_options
 from ucgen.io.checkpoint import load_component
 from ucgen.methods.cofi.basis import BasisConfig, FineBasis
 from ucgen.methods.cofi.bitcodes import bit_ids
@@ -14,7 +14,7 @@ from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.parts import ConditionSampler, SemanticEncoder
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
 
-CFG = Stage1Config(bits=2, fine_dim=3, width=8, batch_size=8, steps=2)
+CFG = game_options(bits=2, fine_dim=3, width=8, batch_size=8, steps=2)
 
 
 def images(n=40, seed=0):

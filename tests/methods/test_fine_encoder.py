@@ -1,18 +1,18 @@
-"""The fine encoder trained through the diffusion loss (`stage1.fine_encoder_steps`): its
+"""The fine encoder trained through the diffusion loss (`cofi.fine_encoder_steps`): its
 vectors carry what the code does not say about an image, a run trained with it gives its fine
 coefficients from it, and the stage-1 generator still reads its own fine space."""
 
 import torch
 
 from tests.cli.tiny_runs import train_tiny
+from ucgen.app.trained import TrainedModel
 from ucgen.data.sources.shapes import make_shapes
+from ucgen.diffusion.edm import EDM
 from ucgen.methods.cofi.bitcodes import signs
 from ucgen.methods.cofi.fine_stage import FineEncoderStage
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.hm_unet import HMUNetConfig
 from ucgen.models.stage1 import Encoder, Stage1NetConfig
-from ucgen.sampling.edm import EDM
-from ucgen.sampling.trained import TrainedModel
 
 
 def test_fine_encoder_shapes():
@@ -51,7 +51,7 @@ def test_trained_fine_vectors_help_the_unet_denoise_their_own_image():
 
 
 def test_a_run_with_the_fine_encoder_encodes_fine_from_it(tmp_path):
-    run = train_tiny(tmp_path, "cofi", "--set", "stage1.fine_encoder_steps=4")
+    run = train_tiny(tmp_path, "cofi", "--set", "cofi.fine_encoder_steps=4")
     assert (run / "checkpoints" / "fine-encoder").is_dir()
     model = TrainedModel.load(run)
     encoder = model.parts.encoder

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ucgen.config.schema import Stage1Config
+from tests.methods.game import game_options
 from ucgen.errors import ConfigError
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids
@@ -90,12 +90,12 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
     ],
 )
 def test_config_rejects_bad_values(key, value):
-    with pytest.raises(ConfigError, match=f"stage1.{key}"):
-        Stage1Config(**{key: value}).check()
+    with pytest.raises(ConfigError, match=f"cofi.{key}"):
+        game_options(**{key: value}).check()
 
 
 def test_config_needs_some_loss():
     weights = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment", "w_balance", "w_mutual")
     zero = dict.fromkeys(weights, 0.0)
     with pytest.raises(ConfigError, match="at least one loss weight"):
-        Stage1Config(**zero).check()
+        game_options(**zero).check()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from ucgen.config.schema import Stage1Config
+from tests.methods.game import game_options
 from ucgen.data.sources.shapes import shape_masks
 from ucgen.methods.cofi.bitcodes import bit_ids
 from ucgen.methods.cofi.stage import Stage1
@@ -45,7 +45,7 @@ def test_tiny_stage1_codes_follow_shape():
     torch.manual_seed(0)
     train, _ = grey_shapes(2000, 0)
     test, labels = grey_shapes(500, 1)
-    config = Stage1Config(
+    config = game_options(
         bits=2,
         fine_dim=4,
         width=16,

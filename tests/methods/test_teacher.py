@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from ucgen.config.schema import Stage1Config
+from tests.methods.game import game_options
 from ucgen.errors import ConfigError, UcgenError
 from ucgen.io.checkpoint import load_component, save_component
 from ucgen.methods.cofi.bitcodes import bit_ids
@@ -123,7 +123,7 @@ def test_stage1_bits_learn_the_teachers_codes(data):
     teacher.points.copy_(teacher.embed(images))
     teacher.codes.copy_(torch.from_numpy(kind))  # knows the kinds of the training images
     torch.manual_seed(0)
-    config = Stage1Config(
+    config = game_options(
         bits=2, fine_dim=4, width=8, batch_size=32, lr=1e-3, w_mutual=0.0, mi_warmup=200
     )
     config.teacher_steps = 1  # what makes the warm-up legal without the mutual term
@@ -143,12 +143,12 @@ def test_stage1_bits_learn_the_teachers_codes(data):
 
 def test_warmup_needs_a_signal():
     with pytest.raises(ConfigError, match="needs w_mutual > 0 or a teacher"):
-        Stage1Config(w_mutual=0.0, mi_warmup=10).check()
-    Stage1Config(w_mutual=0.0, mi_warmup=10, teacher_steps=5).check()
-    with pytest.raises(ConfigError, match="stage1.teacher_steps: must be >= 0"):
-        Stage1Config(teacher_steps=-1).check()
+        game_options(w_mutual=0.0, mi_warmup=10).check()
+    game_options(w_mutual=0.0, mi_warmup=10, teacher_steps=5).check()
+    with pytest.raises(ConfigError, match="cofi.teacher_steps: must be >= 0"):
+        game_options(teacher_steps=-1).check()
     with pytest.raises(ConfigError, match="for bits <= 8; got bits 9"):
-        Stage1Config(teacher_steps=5, bits=9).check()
+        game_options(teacher_steps=5, bits=9).check()
 
 
 def test_frozen_codes_stay_as_the_warmup_left_them(data):
@@ -156,7 +156,7 @@ def test_frozen_codes_stay_as_the_warmup_left_them(data):
     E's trunk and coarse head (hence every image's bit-code) do not move."""
     images, _ = data
     torch.manual_seed(0)
-    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=16, mi_warmup=2)
+    config = game_options(bits=2, fine_dim=4, width=8, batch_size=16, mi_warmup=2)
     config.freeze_codes = True
     stage = Stage1(config, channels=1, resolution=8)
     for step in range(2):
@@ -177,8 +177,8 @@ def test_frozen_codes_stay_as_the_warmup_left_them(data):
         assert torch.equal(stage.E_ema(images)[0], codes)
     assert not all(torch.equal(a, b) for a, b in zip(fine, stage.E.fine.parameters(), strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(generator, stage.G.parameters(), strict=True))
-    with pytest.raises(ConfigError, match="stage1.freeze_codes: needs mi_warmup > 0"):
-        Stage1Config(freeze_codes=True).check()
+    with pytest.raises(ConfigError, match="cofi.freeze_codes: needs mi_warmup > 0"):
+        game_options(freeze_codes=True).check()
 
 
 def ring_images(n: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Whitened fine coefficients (`stage1.whiten_fine`): unit spread in every direction of every
+"""Whitened fine coefficients (`cofi.whiten_fine`): unit spread in every direction of every
 code, exactly invertible, and the fitted prior draws them at that spread."""
 
 import torch

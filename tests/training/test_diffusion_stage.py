@@ -40,7 +40,7 @@ def oracle_stage(digits, config: DiffusionConfig = TRAIN) -> DiffusionStage:
     oracle = LabelOracle(10)
     unet = unet_config(config, digits.channels, digits.resolution, coarse_dim=oracle.coarse_dim)
     sampler = LabelFrequencySampler(digits.labels, 10)
-    return DiffusionStage(config, unet, oracle, sampler, preview_steps=2, preview_count=4)
+    return DiffusionStage(config, unet, oracle, sampler.sample, preview_steps=2, preview_count=4)
 
 
 def eval_loss(stage: DiffusionStage, images: torch.Tensor, labels: torch.Tensor) -> float:

@@ -10,10 +10,10 @@ import torch
 import torch.distributed as tdist
 import torch.multiprocessing as mp
 
-from ucgen.config import load_config
 from ucgen.data import ImageDataset
 from ucgen.io.runs import Run
-from ucgen.training.distributed import finish, rank_checksums
+from ucgen.methods import load_config
+from ucgen.runtime.distributed import finish, rank_checksums
 from ucgen.training.loop import LoopSettings, train_stage
 
 from ..float_checks import assert_losses_close
@@ -133,7 +133,7 @@ def test_torchrun_cofi_two_ranks_agree_after_both_stages(tmp_path):
     end) the same on every rank, as must stage 1 with candidate coarse heads."""
     argv = ["train", "--preset", "tiny", "--method", "cofi", "--runs-dir", str(tmp_path)]
     argv += ["--no-progress", "--name", "two"]
-    for key in ("stage1.steps=4", "stage1.mi_warmup=2", "stage1.mi_heads=2", "diffusion.steps=2"):
+    for key in ("cofi.steps=4", "cofi.mi_warmup=2", "diffusion.steps=2"):
         argv += ["--set", key]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     launched = subprocess.run(

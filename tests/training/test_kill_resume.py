@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from ucgen.training.checkpoints import complete_checkpoints
+from ucgen.runtime.checkpoints import complete_checkpoints
 
 ARGS = [
     sys.executable,
@@ -19,7 +19,7 @@ ARGS = [
     "cofi",
     "--no-progress",
     "--set",
-    "stage1.steps=24",
+    "cofi.steps=24",
     "--set",
     "diffusion.steps=24",
     "--set",

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from ucgen.config import load_config
 from ucgen.data import ImageDataset
 from ucgen.errors import TrainingError
 from ucgen.io.runs import Run
-from ucgen.training.checkpoints import complete_checkpoints
+from ucgen.methods import load_config
+from ucgen.runtime.checkpoints import complete_checkpoints
 from ucgen.training.loop import LoopSettings, batch_indices, train_stage
 
 from .toy_stage import ToyStage

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from ucgen.config import load_config
 from ucgen.data import ImageDataset
 from ucgen.errors import CheckpointError
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.training.loop import LoopSettings, train_stage
 
 from .toy_stage import ToyStage

@@ -10,17 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from ucgen.config import load_config
-from ucgen.config.schema import DiffusionConfig, Stage1Config
+from tests.methods.game import game_options
+from ucgen.config.schema import DiffusionConfig
 from ucgen.data import ImageDataset
 from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
+from ucgen.methods import load_config
 from ucgen.methods.cofi.stage import Stage1
-from ucgen.training import speed
-from ucgen.training.checkpoints import latest_checkpoint, load_checkpoint
+from ucgen.runtime import speed
+from ucgen.runtime.checkpoints import latest_checkpoint, load_checkpoint
+from ucgen.runtime.speed import SpeedSettings, apply_speed, precision_scope
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
-from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
 
 from ..float_checks import assert_gradients_close, assert_losses_close, flat_gradient
 from .toy_stage import ToyStage
@@ -30,7 +31,7 @@ COMPILED = SpeedSettings(compile="default")
 
 
 def _stage1():
-    config = Stage1Config(bits=2, fine_dim=4, width=8, batch_size=8)
+    config = game_options(bits=2, fine_dim=4, width=8, batch_size=8)
     return Stage1(config, channels=1, resolution=8)
 
 

@@ -7,7 +7,7 @@ import torch
 
 from ucgen.data import to_uint8
 from ucgen.io.checkpoint import save_weights
-from ucgen.training import distributed as dist
+from ucgen.runtime import distributed as dist
 
 
 class ToyStage:

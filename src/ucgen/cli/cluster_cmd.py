@@ -7,20 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from ucgen.cli.common import add_data_args
-from ucgen.data import ImageDataset, load_dataset, to_model_range
 from ucgen.errors import UcgenError
-from ucgen.io.atomic import atomic_write, atomic_write_text
-from ucgen.io.runs import Run
-from ucgen.methods import get_method
-from ucgen.methods.method import Parts
-from ucgen.methods.parts import Condition
-from ucgen.report.grid import save_grid
-from ucgen.training import distributed as dist
-from ucgen.training.speed import set_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,24 +44,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_cluster)
 
 
-def encode_dataset(
-    parts: Parts, data: ImageDataset, device: torch.device, batch_size: int = 1024
-) -> Condition:
-    """Conditions of every image of `data`, on the CPU."""
-    if parts.encoder is None:
-        raise UcgenError("this run's method has no semantic encoder: nothing to cluster with")
-    out = []
-    for start in range(0, len(data), batch_size):
-        x = to_model_range(data.images[start : start + batch_size]).to(device)
-        out.append(parts.encoder.encode(x).to("cpu"))
-    return Condition.cat(out)
-
-
 def run_cluster(args: argparse.Namespace) -> int:
-    from ucgen.evaluation import semantic
+    from ucgen.io.runs import Run
 
-    run = Run.open(args.run)
-    config = run.config()
+    if args.per_code < 1:
+        raise UcgenError(f"--per-code must be >= 1, got {args.per_code}")
+    run = Run.open(args.run)  # a wrong path is refused before torch is imported
+    import numpy as np
+
+    from ucgen.data import load_dataset
+    from ucgen.evaluation import semantic
+    from ucgen.io.atomic import atomic_write, atomic_write_text
+    from ucgen.io.outputs import check_output
+    from ucgen.methods import get_method, load_saved_config
+    from ucgen.methods.method import encode_dataset
+    from ucgen.report.grid import save_grid
+    from ucgen.runtime import distributed as dist
+    from ucgen.runtime.speed import set_threads
+
+    config = load_saved_config(run.config_path)
     set_threads(config.train.threads)
     device = dist.local_device(args.device)
     parts = get_method(config.train.method).load_parts(config, run.checkpoints, device)
@@ -89,9 +78,10 @@ def run_cluster(args: argparse.Namespace) -> int:
             f"{args.data} has images of shape {data.shape} (C, H, W) but the run "
             f"was trained on {parts.image_shape}; pass {hint}"
         )
+    out = args.out or run.path / f"clusters-{Path(args.data).stem}-{args.split}"
+    check_output(out / "codes.npz")  # the folder exists or can be made, before encoding
     cond = encode_dataset(parts, data, device)
     codes = cond.code.numpy()  # type: ignore[union-attr]
-    out = args.out or run.path / f"clusters-{Path(args.data).stem}-{args.split}"
     arrays = {"codes": codes}
     if cond.fine is not None:
         arrays["fine"] = cond.fine.numpy().astype(np.float32)
@@ -122,12 +112,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         if len(members):
             save_grid(data.images[members[: args.per_code]], out / f"code-{code:03d}.png")
     if data.labels is not None:
-        scores = {
-            "nmi": semantic.nmi(codes, data.labels),
-            "ari": semantic.ari(codes, data.labels),
-            "purity": semantic.purity(codes, data.labels),
-            "hungarian_accuracy": semantic.hungarian_accuracy(codes, data.labels),
-        }
+        scores = semantic.clustering_scores(codes, data.labels)
         summary["metrics"] = scores
         print("  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     atomic_write_text(out / "clusters.json", json.dumps(summary, indent=2, default=float) + "\n")

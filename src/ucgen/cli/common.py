@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ucgen.config import Config, load_config, preset_names
+from ucgen.config import Config, preset_names
+from ucgen.methods import load_config
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +25,7 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable), e.g. --set stage1.bits=4",
+        help="override one config value (repeatable), e.g. --set cofi.bits=4",
     )
 
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from ucgen.data import load_dataset
-from ucgen.data.download import PUBLIC_SETS, download
-from ucgen.report.grid import save_grid
+from ucgen.errors import UcgenError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--n", type=int, default=64, help="images in the preview (default: 64)")
     info.set_defaults(func=run_info)
+    from ucgen.data.download import PUBLIC_SETS
+
     names = sorted(PUBLIC_SETS)
     dl = data_sub.add_parser(
         "download",
@@ -70,9 +68,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ucgen.data import load_dataset
+    from ucgen.report.grid import check_picture_target, save_grid
+
+    if args.n < 1:
+        raise UcgenError(f"--n must be >= 1, got {args.n}")
     ds = load_dataset(
         args.source, split=args.split, resolution=args.resolution, root=args.data_root
     )
+    out = Path(args.preview or f"preview-{ds.name}.png")
+    check_picture_target(out)
     c, h, w = ds.shape
     print(f"data set     {ds.name} ({args.split})")
     print(f"images       {len(ds)}")
@@ -89,15 +96,16 @@ def run_info(args: argparse.Namespace) -> int:
     for key in sorted(ds.factors):
         values = ds.factors[key]
         print(f"factor       {key:<12} {values.min():.3f} .. {values.max():.3f}")
-    n = max(1, min(args.n, len(ds)))
+    n = min(args.n, len(ds))
     index = np.linspace(0, len(ds) - 1, n).round().astype(int)
-    out = Path(args.preview or f"preview-{ds.name}.png")
     save_grid(ds.images[index], out)
     print(f"preview      {out}")
     return 0
 
 
 def run_download(args: argparse.Namespace) -> int:
+    from ucgen.data.download import download
+
     folder = download(args.name, args.root)
     print(f"{args.name} is in {folder}")
     return 0

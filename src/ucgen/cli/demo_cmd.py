@@ -9,12 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ucgen.cli.common import add_config_args
-from ucgen.config import load_config
 from ucgen.io.runs import Run
-from ucgen.report.grid import save_grid
+from ucgen.methods import load_config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,10 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ucgen.evaluation.run_eval import evaluate_run, print_report
+    from ucgen.app.driver import train_run
+    from ucgen.app.run_eval import evaluate_run, print_report
+    from ucgen.app.trained import TrainedModel
+    from ucgen.cli.report_cmd import model_pictures
     from ucgen.report.html import write_report
-    from ucgen.sampling.trained import TrainedModel
-    from ucgen.training.driver import train_run
 
     config = load_config(args.preset, args.config, args.overrides)
     run = Run.create(args.name, config, args.runs_dir)
@@ -51,7 +49,7 @@ def run_demo(args: argparse.Namespace) -> int:
     results = evaluate_run(model, progress=not args.no_progress)
     print_report(results)
     print("[4/4] writing the report")
-    report = write_report(run)
+    report = write_report(run, model_pictures(model))
     print(f"\nWhere to look:\n  report    {report}\n  pictures  {run.samples}")
     for path in pictures:
         print(f"            {path.name}")
@@ -62,6 +60,10 @@ def run_demo(args: argparse.Namespace) -> int:
 def draw_pictures(model, per_code: int = 8) -> list[Path]:
     """Samples per code (a row each), a traversal of the first fine directions and one bit
     flip per bit, as PNGs in the run's samples folder."""
+    import numpy as np
+
+    from ucgen.report.grid import save_grid
+
     samples = model.run.samples
     written = []
     parts = model.parts

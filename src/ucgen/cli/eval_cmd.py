@@ -8,16 +8,7 @@ from pathlib import Path
 
 from ucgen.cli.common import add_config_args, config_from_args
 from ucgen.errors import UcgenError
-from ucgen.evaluation import (
-    evaluate_samples,
-    format_report,
-    load_real_and_reference,
-    load_samples,
-    make_features,
-    report_to_json,
-)
-from ucgen.io.atomic import atomic_write_text
-from ucgen.training.speed import set_threads
+from ucgen.io.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -93,6 +84,18 @@ def run_eval(args: argparse.Namespace) -> int:
         return run_eval_run(args)
     if args.samples is None or args.data is None:
         raise UcgenError("give a RUN folder, or --samples FILE and --data NAME")
+    from ucgen.evaluation import (
+        evaluate_samples,
+        format_report,
+        load_real_and_reference,
+        load_samples,
+        make_features,
+        report_to_json,
+    )
+    from ucgen.io.atomic import atomic_write_text
+    from ucgen.runtime.speed import set_threads
+
+    out = check_output(args.out or Path("eval.json"))
     full = config_from_args(args)
     set_threads(full.train.threads)
     config = full.eval
@@ -111,16 +114,18 @@ def run_eval(args: argparse.Namespace) -> int:
     report = evaluate_samples(samples, real, reference, features=features, seed=0)
     report["samples"]["file"] = str(args.samples)
     print(format_report(report))
-    out = args.out or Path("eval.json")
     atomic_write_text(out, report_to_json(report))
-    print(f"report         {out}")
+    print(f"report         {args.out or 'eval.json'}")
     return 0
 
 
 def run_eval_run(args: argparse.Namespace) -> int:
-    """Evaluate a trained run with its own config (--set overrides it, e.g. sample.prior)."""
-    from ucgen.evaluation.run_eval import evaluate_run, print_report
-    from ucgen.sampling.trained import TrainedModel
+    """Evaluate a trained run with its own config (--set overrides it, e.g. cofi.prior=gaussian)."""
+    from ucgen.io.runs import Run
+
+    Run.open(args.run)  # a wrong path is refused before torch is imported
+    from ucgen.app.run_eval import evaluate_run, print_report
+    from ucgen.app.trained import TrainedModel
 
     model = TrainedModel.load(args.run, generator=args.generator, overrides=args.overrides)
     name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
-
-from ucgen.errors import DataError, UcgenError
-from ucgen.methods.parts import Condition
-from ucgen.report.grid import save_grid
+from ucgen.errors import UcgenError
 
 
 def _common(p: argparse.ArgumentParser, png: str) -> None:
@@ -20,7 +14,7 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         "--seed",
         type=int,
         default=0,
-        help="base seed; image i depends only on (seed, i) (default: 0)",
+        help="base seed, 0 to 2**63 - 1; image i depends only on (seed, i) (default: 0)",
     )
     p.add_argument(
         "--steps",
@@ -56,12 +50,13 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         "trained, e.g. stage1 (CoFi-UCGen's GAN generator, its baseline)",
     )
     p.add_argument(
-        "--prior",
-        default=None,
-        choices=["gaussian", "fitted"],
-        help="CoFi-UCGen's condition sampler: gaussian (N(0, I), every code equally likely) or "
-        "fitted (codes and fine coefficients as the training images have them); "
-        "default: sample.prior of the run's config",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a setting of the run's config for this command (repeatable), e.g. "
+        "--set cofi.prior=gaussian (CoFi-UCGen's N(0, I) condition sampler)",
     )
 
 
@@ -77,12 +72,16 @@ def _out(p: argparse.ArgumentParser, order: str = "") -> None:
 
 
 def _check_out(args: argparse.Namespace) -> None:
-    if args.out is not None and args.out.suffix != ".npz":
-        raise UcgenError(f"--out {args.out}: a samples file must end in .npz")
+    """--out, if given, is a writable .npz path (checked before any sampling)."""
+    from ucgen.io.outputs import check_output
+
+    if args.out is not None:
+        check_output(args.out, (".npz",), "a samples file")
 
 
-def _write_samples(path: Path | None, images: np.ndarray, cond: Condition | None) -> None:
-    """The images and the Condition they were made from as a samples .npz, if asked for."""
+def _write_samples(path: Path | None, images, cond) -> None:
+    """The images (N, H, W, C) uint8 and the Condition they were made from as a samples
+    .npz, if asked for."""
     if path is None:
         return
     from ucgen.evaluation.samples import save_samples
@@ -101,7 +100,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ".npz (images, codes, fine) that `ucgen eval --samples` scores.",
     )
     _common(p, "sample.png")
-    p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=64,
+        help="number of images (default: 64); at most what 16 GiB of sampling memory holds "
+        "(5 bytes a pixel value: 4.4 million 16x16 RGB images, 280 000 at 64x64)",
+    )
     p.add_argument("--code", type=int, default=None, help="generate only this code")
     _out(p)
     p.set_defaults(func=run_sample)
@@ -160,11 +165,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from ucgen.sampling.trained import TrainedModel
+    from ucgen.io.runs import Run
 
-    overrides = [] if args.prior is None else [f"sample.prior={args.prior}"]
+    Run.open(args.run)  # a wrong path is refused before torch is imported
+    from ucgen.app.trained import TrainedModel
+
     return TrainedModel.load(
-        args.run, device=args.device, generator=args.generator, overrides=overrides
+        args.run, device=args.device, generator=args.generator, overrides=args.overrides
     )
 
 
@@ -181,13 +188,30 @@ def _done(path: Path, what: str) -> None:
     print(f"{what}: {path}")
 
 
+def _write_grid(rows: list, png: Path, what: str, ncols: int | None = None) -> None:
+    """Save (N, H, W, C) uint8 arrays, one after the other, as one picture, and say where."""
+    import numpy as np
+
+    from ucgen.report.grid import save_grid
+
+    _done(save_grid(np.concatenate(rows), png, ncols=ncols), what)
+
+
+def _png(args: argparse.Namespace, model, name: str) -> Path:
+    """The picture's path (--png, or RUN/samples/NAME.png), checked before any sampling."""
+    from ucgen.report.grid import check_picture_target
+
+    path = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
+    check_picture_target(path)
+    return path
+
+
 def run_sample(args: argparse.Namespace) -> int:
     _check_out(args)
     model = _load(args)
+    png = _png(args, model, "sample" if args.code is None else f"sample-c{args.code}")
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
-    name = "sample" if args.code is None else f"sample-c{args.code}"
-    png = args.png or model.run.samples / f"{_prefix(args)}{name}.png"
-    _done(save_grid(images, png), "grid")
+    _write_grid([images], png, "grid")
     _write_samples(args.out, images, cond)
     return 0
 
@@ -195,31 +219,44 @@ def run_sample(args: argparse.Namespace) -> int:
 def run_traverse(args: argparse.Namespace) -> int:
     if args.rows < 1:
         raise UcgenError(f"--rows must be >= 1, got {args.rows}")
+    from ucgen.app.trained import check_seed
+
+    # Row r is drawn with seed + r: the last row's seed must be a seed too.
+    check_seed(args.seed)
+    check_seed(args.seed + args.rows - 1, "--seed + --rows - 1")
     _check_out(args)
     model = _load(args)
+    model.check_count(args.rows * args.length, "--rows x --length")
+    png = _png(args, model, f"traverse-c{args.code}-d{args.direction}")
     rows = [
         model.traverse(
             args.code, args.direction, length=args.length, seed=args.seed + r, **_kw(args)
         )
         for r in range(args.rows)
     ]
-    png = (
-        args.png
-        or model.run.samples / f"{_prefix(args)}traverse-c{args.code}-d{args.direction}.png"
-    )
-    images = np.concatenate([strip for strip, _ in rows])
-    _done(save_grid(images, png, ncols=args.length), "strip")
-    _write_samples(args.out, images, Condition.cat([cond for _, cond in rows]))
+    _write_grid([strip for strip, _ in rows], png, "strip", ncols=args.length)
+    if args.out is not None:
+        import numpy as np
+
+        from ucgen.models.condition import Condition
+
+        images = np.concatenate([strip for strip, _ in rows])
+        _write_samples(args.out, images, Condition.cat([cond for _, cond in rows]))
     return 0
 
 
 def run_flip(args: argparse.Namespace) -> int:
     _check_out(args)
     model = _load(args)
+    png = _png(args, model, f"flip-c{args.code}-b{args.bit}")
     before, after = model.flip(args.code, args.bit, n=args.n, seed=args.seed, **_kw(args))
-    png = args.png or model.run.samples / f"{_prefix(args)}flip-c{args.code}-b{args.bit}.png"
-    _done(save_grid(np.concatenate([before, after]), png, ncols=args.n), "flip")
+    _write_grid([before, after], png, "flip", ncols=args.n)
     if args.out is not None:
+        import numpy as np
+        import torch
+
+        from ucgen.models.condition import Condition
+
         # The conditions TrainedModel.flip drew (same call, same seed), then the same fine
         # vectors under the flipped code.
         cond = model.conditions(args.n, args.seed, args.code)
@@ -230,7 +267,10 @@ def run_flip(args: argparse.Namespace) -> int:
 
 
 def run_vary(args: argparse.Namespace) -> int:
+    from ucgen.data.sources.folder import read_image
+
     model = _load(args)
+    png = _png(args, model, f"vary-{args.image.stem}")
     c, h, _ = model.image_shape
     image = read_image(args.image, c, h)
     images, cond = model.vary(
@@ -242,20 +282,5 @@ def run_vary(args: argparse.Namespace) -> int:
         **_kw(args),
     )
     code = "" if cond.code is None else f" (code {int(cond.code[0])})"
-    png = args.png or model.run.samples / f"{_prefix(args)}vary-{args.image.stem}.png"
-    _done(save_grid(np.concatenate([image, images]), png), f"variations{code}")
+    _write_grid([image, images], png, f"variations{code}")
     return 0
-
-
-def read_image(path: Path, channels: int, resolution: int) -> np.ndarray:
-    """One image file as (1, R, R, C) uint8, converted to the model's channels and size."""
-    if not path.is_file():
-        raise DataError(f"image not found: {path}")
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            im = im.resize((resolution, resolution), Image.Resampling.BICUBIC)
-            arr = np.asarray(im)
-    except OSError as err:
-        raise DataError(f"{path}: not a readable image ({err})") from None
-    return arr.reshape(1, resolution, resolution, channels)

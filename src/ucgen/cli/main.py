@@ -16,11 +16,21 @@ from ucgen.cli import (
     eval_cmd,
     generate_cmd,
     report_cmd,
+    serve_cmd,
     train_cmd,
 )
 from ucgen.errors import UcgenError
 
-COMMANDS = [demo_cmd, train_cmd, generate_cmd, eval_cmd, cluster_cmd, data_cmd, report_cmd]
+COMMANDS = [
+    demo_cmd,
+    train_cmd,
+    generate_cmd,
+    eval_cmd,
+    cluster_cmd,
+    data_cmd,
+    report_cmd,
+    serve_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

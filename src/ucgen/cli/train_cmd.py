@@ -7,15 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
-import torch.distributed as tdist
-
 from ucgen.cli.common import add_config_args
-from ucgen.config import Config, load_config, merge, save_config, to_dict
+from ucgen.config import Config, merge, to_dict
 from ucgen.config.loading import parse_override
 from ucgen.errors import UcgenError
 from ucgen.io.atomic import atomic_write_bytes
 from ucgen.io.runs import Run, check_run_name, check_runs_dir, run_name_from
-from ucgen.training import distributed as dist
+from ucgen.methods import load_config, load_saved_config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,8 +54,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ucgen.training.driver import check_resume, load_training_data, train_run
-
     if args.resume:
         # A run keeps its method, data and settings; ignoring these options would be silent.
         clash = [
@@ -77,11 +73,13 @@ def run_train(args: argparse.Namespace) -> int:
                 "be combined with it (use --set section.key=value to change a setting)"
             )
         run = Run.open(args.resume)
-        saved = run.config()
+        saved = load_saved_config(run.config_path)
         config = saved
         for item in args.overrides:
             config = merge(config, parse_override(item))
         config.check()
+        from ucgen.app.driver import check_resume
+
         check_resume(saved, config, run)
     else:
         shortcuts = []
@@ -98,13 +96,16 @@ def run_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
+    from ucgen.app.driver import load_training_data, train_run
+    from ucgen.runtime import distributed as dist
+
     # Bad data fails here, before a run folder is made (or a run's config changed) for it.
     data = load_training_data(config)
     if args.resume:
         kept = _checkpoint_ids(run) if dist.is_main() else None
         old_config = run.config_path.read_bytes()
         if dist.is_main() and config != saved:
-            save_config(config, run.config_path)
+            run.save_config(config)
     else:
         run = _create_run(name, config, args.runs_dir)
     if dist.is_main():
@@ -138,15 +139,20 @@ def _keep_config_unless_trained(
 
 
 def _remove_if_only_config(run: Run) -> None:
-    """A new run that failed before writing anything but its config is removed, so that it
-    leaves no empty run behind (and the next run of that name is not numbered)."""
-    files = [p for p in run.path.rglob("*") if not p.is_dir()]
-    if files == [run.config_path]:
+    """A new run that failed before writing anything but its description (config.json,
+    run.json) is removed, so that it leaves no empty run behind (and the next run of that name
+    is not numbered)."""
+    files = {p for p in run.path.rglob("*") if not p.is_dir()}
+    if files <= {run.config_path, run.started}:
         shutil.rmtree(run.path)
 
 
 def _create_run(name: str, config: Config, runs_dir: Path) -> Run:
     """Rank 0 creates the folder; other ranks learn its name (it may have a suffix)."""
+    import torch.distributed as tdist
+
+    from ucgen.runtime import distributed as dist
+
     dist.init_from_env(dist.local_device(config.train.device))
     if not tdist.is_initialized():
         return Run.create(name, config, runs_dir)

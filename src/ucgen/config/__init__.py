@@ -1,12 +1,18 @@
-"""Configuration: dataclass sections, presets in `configs/`, files and command-line overrides."""
+"""Configuration: dataclass sections, presets in `configs/`, files and command-line overrides.
+
+The sections every method shares live here; each method's own options are its own dataclass,
+registered with the method (`ucgen.methods.registry`), which also loads whole configs."""
 
 from ucgen.config.loading import (
+    MethodOptions,
+    build,
     load_config,
-    load_saved_config,
     merge,
+    parse_override,
     preset_names,
-    save_config,
+    read_file,
     to_dict,
+    to_json,
 )
 from ucgen.config.schema import (
     Config,
@@ -14,8 +20,9 @@ from ucgen.config.schema import (
     DiffusionConfig,
     EvalConfig,
     SampleConfig,
-    Stage1Config,
     TrainConfig,
+    check_choices,
+    require,
 )
 
 __all__ = [
@@ -23,13 +30,17 @@ __all__ = [
     "DataConfig",
     "DiffusionConfig",
     "EvalConfig",
+    "MethodOptions",
     "SampleConfig",
-    "Stage1Config",
     "TrainConfig",
+    "build",
+    "check_choices",
     "load_config",
-    "load_saved_config",
     "merge",
+    "parse_override",
     "preset_names",
-    "save_config",
+    "read_file",
+    "require",
     "to_dict",
+    "to_json",
 ]

@@ -11,6 +11,7 @@ import json
 import tomllib
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +26,63 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
+# The methods a config may name: method name -> its options dataclass (None: it has none).
+# The method registry (`ucgen.methods.registry`) supplies it; this layer knows no method.
+MethodOptions = Mapping[str, type | None]
+
+
 def load_config(
+    methods: MethodOptions,
     preset: str | None = None,
     file: str | Path | None = None,
-    overrides: list[str] | tuple[str, ...] = (),
+    overrides: Sequence[str] = (),
 ) -> Config:
-    """Defaults <- preset <- file <- overrides, validated. Each layer may set any subset of keys."""
-    config = Config()
+    """Defaults <- preset <- file <- overrides, validated. Each layer may set any subset of keys.
+
+    The selected method's options are the section named after it (`[cofi]`). A preset may hold
+    sections of several methods (a recipe per method) and only the selected one applies; a file
+    or an override that sets an option of a method that is not selected is refused."""
+    layers: list[tuple[str, dict[str, Any]]] = []
     if preset is not None:
         path = PRESET_DIR / f"{preset}.toml"
         if not path.is_file():
             raise ConfigError(
                 f"unknown preset '{preset}': known presets are {', '.join(preset_names())}"
             )
-        config = merge(config, read_file(path))
+        layers.append(("preset", read_file(path)))
     if file is not None:
-        config = merge(config, read_file(Path(file)))
-    for item in overrides:
-        config = merge(config, parse_override(item))
+        layers.append(("file", read_file(Path(file))))
+    layers += [("override", parse_override(item)) for item in overrides]
+    return build(methods, layers)
+
+
+def build(methods: MethodOptions, layers: Sequence[tuple[str, dict[str, Any]]]) -> Config:
+    """A validated Config from the defaults and `layers` ((origin, {section: {key: value}}),
+    applied in order; origin "preset" may carry sections of methods that are not selected)."""
+    config = Config()
+    for _, values in layers:
+        _check_table(values)
+        shared = {k: v for k, v in values.items() if k not in methods}
+        config = merge(config, shared)
+    name = config.train.method
+    if name not in methods:
+        known = ", ".join(sorted(methods))
+        raise ConfigError(f"train.method: unknown method '{name}': known methods are {known}")
+    options_class = methods[name]
+    config = dataclasses.replace(config, method=None if options_class is None else options_class())
+    for origin, values in layers:
+        for section, table in values.items():
+            if section not in methods:
+                continue
+            if section == name:
+                if options_class is None:
+                    raise ConfigError(f"config section '{section}': method {name} has no options")
+                config = merge(config, {section: table})
+            elif origin != "preset":
+                key = next(iter(table), "") if isinstance(table, dict) else ""
+                raise ConfigError(
+                    f"{section}.{key}: an option of method {section}, but train.method is {name}"
+                )
     return config.check()
 
 
@@ -75,10 +115,10 @@ class _OverrideText(str):
 
 
 def merge(config: Config, values: dict[str, Any]) -> Config:
-    """A copy of `config` with `values` ({section: {key: value}}) applied, type-checked."""
-    if not isinstance(values, dict):
-        raise ConfigError("a config must be a table of sections")
-    sections = {f.name: f for f in dataclasses.fields(config)}
+    """A copy of `config` with `values` ({section: {key: value}}) applied, type-checked. The
+    sections are the shared ones and the selected method's (`Config.sections`)."""
+    _check_table(values)
+    sections = config.sections()
     updates = {}
     for name, table in values.items():
         if name not in sections:
@@ -87,7 +127,7 @@ def merge(config: Config, values: dict[str, Any]) -> Config:
             )
         if not isinstance(table, dict):
             raise ConfigError(f"config section '{name}' must be a table of keys")
-        section = getattr(config, name)
+        section = sections[name]
         hints = typing.get_type_hints(type(section))
         known = {f.name for f in dataclasses.fields(section)}
         changes = {}
@@ -97,8 +137,14 @@ def merge(config: Config, values: dict[str, Any]) -> Config:
                     f"unknown config key '{name}.{key}': known keys are {', '.join(sorted(known))}"
                 )
             changes[key] = _convert(value, hints[key], f"{name}.{key}")
-        updates[name] = dataclasses.replace(section, **changes)
+        field_name = "method" if section is config.method else name
+        updates[field_name] = dataclasses.replace(section, **changes)
     return dataclasses.replace(config, **updates)
+
+
+def _check_table(values: Any) -> None:
+    if not isinstance(values, dict):
+        raise ConfigError("a config must be a table of sections")
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
@@ -164,17 +210,10 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
 
 
 def to_dict(config: Config) -> dict[str, Any]:
-    """Plain nested dicts (JSON-ready) of a config; `merge(Config(), to_dict(c)) == c`."""
-    return dataclasses.asdict(config)
+    """Plain nested dicts (JSON-ready) of a config, each section under its name in files."""
+    return {name: dataclasses.asdict(section) for name, section in config.sections().items()}
 
 
-def save_config(config: Config, path: Path) -> None:
-    """Write the resolved config as JSON, atomically."""
-    from ucgen.io.atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(to_dict(config), indent=2) + "\n")
-
-
-def load_saved_config(path: Path) -> Config:
-    """Read a config.json written by `save_config`."""
-    return merge(Config(), read_file(path)).check()
+def to_json(config: Config) -> str:
+    """The resolved config as the JSON text of a run's config.json."""
+    return json.dumps(to_dict(config), indent=2) + "\n"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ucgen.errors import DataError
+
+if TYPE_CHECKING:  # torch loads in the functions that use it: data commands start at once
+    import torch
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def check_labels(labels: np.ndarray, n_images: int, what: str) -> np.ndarray:
 
 def to_model_range(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) in [0, 255] -> float32 (N, C, H, W) in [-1, 1]."""
+    import torch
+
     writable = np.require(images, requirements=["C", "W"])  # copies only read-only arrays
     x = torch.from_numpy(writable).permute(0, 3, 1, 2).float()
     return x.div_(127.5).sub_(1.0)
@@ -125,5 +130,7 @@ def to_model_range(images: np.ndarray) -> torch.Tensor:
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (N, C, H, W) in [-1, 1] -> uint8 (N, H, W, C); values outside are clipped."""
+    import torch
+
     x = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).cpu().numpy()

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from ucgen.errors import DataError
 from ucgen.io.atomic import atomic_write_bytes
+from ucgen.io.outputs import check_output
 
 CACHE = Path("~/.cache/ucgen")
 TIMEOUT_S = 60.0
@@ -211,6 +212,10 @@ def download(name: str, root: str | Path | None = None) -> Path:
     target = Path(root).expanduser() if root is not None else spec.default_root()
     folder = spec.data_folder(target)
     missing = spec.missing(folder)
+    if missing:
+        # Where the files will go is checked before the network: a file or an unwritable
+        # folder as the root would otherwise fail only after the download.
+        check_output(folder / sorted(missing)[0])
     for remote in spec.remotes:
         if remote.filename.endswith(".tar.gz"):
             if missing:

@@ -125,10 +125,7 @@ def evaluate_samples(
         if real_codes.shape != (len(real),):
             raise UcgenError(f"real_codes must have shape ({len(real)},), got {real_codes.shape}")
         report["clustering"] = {
-            "nmi": semantic.nmi(real_codes, real.labels),
-            "ari": semantic.ari(real_codes, real.labels),
-            "purity": semantic.purity(real_codes, real.labels),
-            "hungarian_accuracy": semantic.hungarian_accuracy(real_codes, real.labels),
+            **semantic.clustering_scores(real_codes, real.labels),
             "usage": semantic.code_usage(real_codes, num_codes),
         }
         if samples.has_codes:
@@ -181,7 +178,7 @@ def format_report(report: dict[str, Any]) -> str:
         c, u = report["control"], report["codes"]
         lines += [
             f"control acc.   {c['mean']:.4f} (mean over codes), {c['weighted']:.4f} (weighted)",
-            f"codes used     {u['used']}/{len(u['counts'])}, entropy {u['entropy_bits']:.3f} "
+            f"codes used     {u['used']}/{u['num_codes']}, entropy {u['entropy_bits']:.3f} "
             f"bits, max share {u['max_share']:.3f}",
         ]
     if "clustering" in report:

@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
 from ucgen.evaluation import generation, semantic
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 
 TRAVERSAL_CODES = 4  # the most frequent codes of the real test images
 TRAVERSAL_DIRECTIONS = 3  # the top directions of each code's basis

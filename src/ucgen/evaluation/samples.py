@@ -1,8 +1,10 @@
 """The sample exchange format: generated images (from any method or program) in one `.npz`.
 
 Keys (see docs/evaluation.md):
-    images  uint8 (N, H, W, C), C in {1, 3}: the generated images, pixel values 0..255
-    codes   int64 (N,): the discrete code each image was generated with, -1 for none
+    images  uint8 (N, H, W, C), C in {1, 3}, or (N, H, W) for grey: the generated images,
+            pixel values 0..255
+    codes   int64 (N,), optional: the discrete code each image was generated with, -1 for
+            none (no `codes` array: none for every image, as an unconditional tool writes)
     fine    float32 (N, D), optional: the fine vector each image was generated with
 Stored with `np.savez` (no pickle; loading refuses object arrays), written atomically.
 """
@@ -44,14 +46,17 @@ def validate_samples(
     fine: np.ndarray | None = None,
     source: str = "samples",
 ) -> Samples:
-    """Check dtypes and shapes; codes default to -1 (none). Errors name the key and problem."""
+    """Check dtypes and shapes; grey images (N, H, W) get their channel axis (N, H, W, 1) and
+    codes default to -1 (none). Errors name the key and problem."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise UcgenError(f"{source}: 'images' must be uint8 (0..255), got {images.dtype}")
+    if images.ndim == 3:
+        images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
         raise UcgenError(
             f"{source}: 'images' must have shape (N > 0, H, W, C) with C in "
-            f"{{1, 3}}, got {images.shape}"
+            f"{{1, 3}}, or (N > 0, H, W) for grey, got {images.shape}"
         )
     n = len(images)
     if codes is None:
@@ -104,6 +109,11 @@ def load_samples(path: str | Path) -> Samples:
     path = Path(path)
     if not path.is_file():
         raise UcgenError(f"samples file not found: {path}")
+    if not zipfile.is_zipfile(path):  # np.load would try it as a pickle, or as one .npy array
+        raise UcgenError(
+            f"{path}: not an .npz samples file (numpy.savez of images, codes, fine; "
+            "see docs/evaluation.md)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
@@ -115,9 +125,7 @@ def load_samples(path: str | Path) -> Samples:
                 )
             if "images" not in keys:
                 raise UcgenError(f"{path}: no 'images' array")
-            if "codes" not in keys:
-                raise UcgenError(f"{path}: no 'codes' array (use -1 for images without a code)")
             arrays = {k: data[k] for k in keys}
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise UcgenError(f"{path}: not a readable .npz file ({err})") from None
-    return validate_samples(arrays["images"], arrays["codes"], arrays.get("fine"), str(path))
+    return validate_samples(arrays["images"], arrays.get("codes"), arrays.get("fine"), str(path))

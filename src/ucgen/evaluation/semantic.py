@@ -66,22 +66,39 @@ def hungarian_accuracy(codes: np.ndarray, labels: np.ndarray) -> float:
     return float(table[rows, cols].sum() / table.sum())
 
 
+def clustering_scores(codes: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """NMI, ARI, purity and Hungarian accuracy of codes against labels: how well a label-free
+    clustering recovers the classes (labels are used only here, to measure)."""
+    return {
+        "nmi": nmi(codes, labels),
+        "ari": ari(codes, labels),
+        "purity": purity(codes, labels),
+        "hungarian_accuracy": hungarian_accuracy(codes, labels),
+    }
+
+
 def code_usage(codes: np.ndarray, num_codes: int | None = None) -> dict[str, object]:
     """Histogram of codes and how evenly they are used.
 
-    Returns counts (list, index = code id, length num_codes or max id + 1), used (codes with at
-    least one image), entropy_bits (Shannon entropy of the usage), normalized_entropy
-    (entropy / log2(num_codes): 1 = uniform over all codes) and max_share (largest code's share;
-    near 1 means collapse onto one code).
+    num_codes: the size of the code space (2**bits of a run, its number of classes); without
+    it (samples of another tool) the code space is the codes that occur: their ids say
+    nothing of how many there are (ids 100..115 are 16 codes, not 116).
+    Returns num_codes (that size), counts (list, index = code id, length num_codes or max id
+    + 1), used (codes with at least one image), entropy_bits (Shannon entropy of the usage),
+    normalized_entropy (entropy / log2(num_codes): 1 = uniform over all codes) and max_share
+    (largest code's share; near 1 means collapse onto one code).
     """
     codes = _ids(codes, "codes")
     if len(codes) == 0:
         raise UcgenError("code usage needs at least one code")
-    size = max(num_codes or 0, int(codes.max()) + 1)
-    counts = np.bincount(codes, minlength=size)
+    if num_codes is not None and codes.max() >= num_codes:
+        raise UcgenError(f"codes must be ids below num_codes = {num_codes}, got {codes.max()}")
+    counts = np.bincount(codes, minlength=num_codes or 0)
+    size = num_codes or int((counts > 0).sum())
     p = counts[counts > 0] / counts.sum()
     entropy = float(-(p * np.log2(p)).sum())
     return {
+        "num_codes": size,
         "counts": counts.tolist(),
         "used": int((counts > 0).sum()),
         "entropy_bits": entropy,

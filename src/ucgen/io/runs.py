@@ -2,6 +2,7 @@
 
 Layout:
     config.json      resolved configuration
+    run.json         when, by which command and on which machine the run was started
     metrics.jsonl    one JSON object per logged step
     checkpoints/     components (config.json + model.safetensors) and training state
     samples/         sample grids and strips
@@ -13,12 +14,16 @@ one path component of letters, digits, '.', '_' and '-', so a run stays inside i
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ucgen.config import Config, load_saved_config, save_config
+from ucgen.config import Config, to_json
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.atomic import atomic_write_text
 
@@ -83,7 +88,9 @@ class Run:
                 f"cannot create a run folder in {root}: {err.strerror or err}"
             ) from None
         run = cls(path)
-        save_config(config, run.config_path)
+        run.save_config(config)
+        started = {"created": round(time.time(), 3), "command": sys.argv, "machine": machine()}
+        atomic_write_text(run.path / "run.json", json.dumps(started, indent=2) + "\n")
         return run
 
     @classmethod
@@ -97,6 +104,11 @@ class Run:
         if not run.config_path.is_file():
             raise CheckpointError(f"{path} is not a ucgen run folder (no config.json)")
         return run
+
+    @property
+    def started(self) -> Path:
+        """run.json: when, by which command and on which machine the run was created."""
+        return self.path / "run.json"
 
     @property
     def config_path(self) -> Path:
@@ -118,8 +130,9 @@ class Run:
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
 
-    def config(self) -> Config:
-        return load_saved_config(self.config_path)
+    def save_config(self, config: Config) -> None:
+        """Write the run's resolved config as config.json, atomically."""
+        atomic_write_text(self.config_path, to_json(config))
 
     def log(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl (with a wall-clock time stamp)."""
@@ -158,3 +171,32 @@ class Run:
             except json.JSONDecodeError:
                 continue  # a line cut by a kill mid-write; every earlier line is intact
         return records
+
+
+def machine() -> dict[str, Any]:
+    """What the report says a run was trained on: CPU model and cores, accelerator, OS and
+    the versions that change results (Python, torch), without importing torch where the
+    caller has not (a CLI that only makes a folder stays light)."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    accelerator = None
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        accelerator = torch.cuda.get_device_name(0)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "accelerator": accelerator,
+        "os": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "torch": torch_version,
+    }

@@ -1,28 +1,14 @@
-"""Methods as choices of three parts: semantic encoder, condition sampler, pixel generator."""
+"""Methods as choices of three parts: semantic encoder, condition sampler, pixel generator.
 
-from __future__ import annotations
+`ucgen.methods.registry` lists them with their options; `ucgen.methods.method` says what a
+method is."""
 
-from ucgen.errors import ConfigError
-from ucgen.methods.method import Method, Parts
+from ucgen.methods.registry import (
+    get_method,
+    load_config,
+    load_saved_config,
+    method_names,
+    method_options,
+)
 
-__all__ = ["Method", "Parts", "get_method", "method_names"]
-
-
-def _methods() -> dict[str, Method]:
-    from ucgen.methods.baselines import LabelOracleMethod, UnconditionalMethod
-    from ucgen.methods.cofi.method import CoFiUCGen
-
-    return {m.name: m for m in (CoFiUCGen(), UnconditionalMethod(), LabelOracleMethod())}
-
-
-def method_names() -> list[str]:
-    return sorted(_methods())
-
-
-def get_method(name: str) -> Method:
-    """The method registered under `name` (train.method in the config)."""
-    methods = _methods()
-    if name not in methods:
-        known = ", ".join(sorted(methods))
-        raise ConfigError(f"unknown method '{name}': known methods are {known}")
-    return methods[name]
+__all__ = ["get_method", "load_config", "load_saved_config", "method_names", "method_options"]

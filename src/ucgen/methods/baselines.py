@@ -1,7 +1,7 @@
 """The two baselines, as choices of parts.
 
 - Unconditional: no encoder, no condition sampler; the UNet has coarse_dim = fine_dim = 0 and
-  the diffusion stage gets `condition_fn=None`, `preview_sampler=None`.
+  the diffusion stage gets `condition_fn=None`, `preview_conditions=None`.
 - Label oracle: the "encoder" is the true labels (one-hot coarse + class id as code), and new
   conditions are drawn from the empirical label frequencies of the training set. It bounds
   what a label-free method can reach with the same UNet.
@@ -21,9 +21,9 @@ from ucgen.data import ImageDataset
 from ucgen.errors import DataError
 from ucgen.io.checkpoint import load_weights, save_weights
 from ucgen.methods.method import Parts
-from ucgen.methods.parts import Condition
-from ucgen.training import distributed as dist
-from ucgen.training.stage import TrainingStage
+from ucgen.models.condition import Condition
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.stage import TrainingStage
 
 
 def one_hot_condition(labels: torch.Tensor, num_classes: int) -> Condition:
@@ -117,17 +117,16 @@ class LabelOracleMethod(_PixelGeneratorOnly):
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
-        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        if (checkpoints / LABELS_FOLDER / "labels.safetensors").is_file():
-            # Counted before a resume: the UNet's classes stay, whatever data the run resumes on.
-            return self.load_parts(config, checkpoints, device)
-        if data.labels is None or data.num_classes is None:
+        saved = checkpoints / LABELS_FOLDER / "labels.safetensors"
+        # Counted before a resume: the UNet's classes stay, whatever data the run resumes on.
+        if not saved.is_file() and (data.labels is None or data.num_classes is None):
             raise DataError(f"the label-oracle baseline needs labels, and {data.name} has none")
-        counts = torch.from_numpy(np.bincount(data.labels, minlength=data.num_classes))
-        if dist.is_main():
-            save_weights({"counts": counts}, checkpoints / LABELS_FOLDER / "labels.safetensors")
-        dist.barrier()
-        return self._parts(counts)
+
+        def fit() -> None:
+            counts = np.bincount(data.labels, minlength=data.num_classes)  # type: ignore[arg-type]
+            save_weights({"counts": torch.from_numpy(counts)}, saved)
+
+        return dist.fit_once(saved, fit, lambda: self.load_parts(config, checkpoints, device))
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         return self._parts(

@@ -16,9 +16,11 @@ from typing import Protocol
 import torch
 
 from ucgen.config import Config
-from ucgen.data import ImageDataset
-from ucgen.methods.parts import Condition, ConditionSampler, PixelGenerator, SemanticEncoder
-from ucgen.training.stage import TrainingStage
+from ucgen.data import ImageDataset, to_model_range
+from ucgen.errors import UcgenError
+from ucgen.methods.parts import ConditionSampler, PixelGenerator, SemanticEncoder
+from ucgen.models.condition import Condition
+from ucgen.runtime.stage import TrainingStage
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
 
@@ -71,3 +73,16 @@ class Method(Protocol):
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         """Rebuild the parts of a trained run from its checkpoints alone."""
         ...
+
+
+def encode_dataset(
+    parts: Parts, data: ImageDataset, device: torch.device, batch_size: int = 1024
+) -> Condition:
+    """The semantic encoder's conditions of every image of `data`, on the CPU."""
+    if parts.encoder is None:
+        raise UcgenError("this run's method has no semantic encoder: nothing to cluster with")
+    out = []
+    for start in range(0, len(data), batch_size):
+        x = to_model_range(data.images[start : start + batch_size]).to(device)
+        out.append(parts.encoder.encode(x).to("cpu"))
+    return Condition.cat(out)

@@ -11,52 +11,12 @@ sampler, evaluator and CLI only talk to these interfaces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import torch
 
-
-@dataclass
-class Condition:
-    """What steers the pixel generator for a batch of B images.
-
-    coarse: (B, Kc) float or None: bits in {-1, +1} (CoFi), one-hot class (label oracle),
-            or any other global condition vector. Fixes the global layout.
-    fine:   (B, D) float or None: fine-basis coefficients (CoFi); injected progressively.
-    code:   (B,) int64 or None: the discrete id of `coarse` (bit-code id, class), -1 for none.
-    """
-
-    coarse: torch.Tensor | None = None
-    fine: torch.Tensor | None = None
-    code: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        for t in (self.coarse, self.fine, self.code):
-            if t is not None:
-                return len(t)
-        return 0
-
-    def to(self, device: torch.device | str) -> Condition:
-        return Condition(
-            *(None if t is None else t.to(device) for t in (self.coarse, self.fine, self.code))
-        )
-
-    def slice(self, index: slice | torch.Tensor) -> Condition:
-        return Condition(
-            *(None if t is None else t[index] for t in (self.coarse, self.fine, self.code))
-        )
-
-    @staticmethod
-    def cat(parts: list[Condition]) -> Condition:
-        def join(ts: list[torch.Tensor | None]) -> torch.Tensor | None:
-            return None if ts[0] is None else torch.cat(ts)  # type: ignore[arg-type]
-
-        return Condition(
-            join([p.coarse for p in parts]),
-            join([p.fine for p in parts]),
-            join([p.code for p in parts]),
-        )
+from ucgen.diffusion.pipeline import SamplerSettings
+from ucgen.models.condition import Condition
 
 
 @runtime_checkable
@@ -79,20 +39,15 @@ class ConditionSampler(Protocol):
 @runtime_checkable
 class PixelGenerator(Protocol):
     """Condition -> images (N, C, H, W) in [-1, 1]. Image i depends only on (seed, i) and its
-    condition row. Sampler settings that a generator has no use for (a GAN has no steps) are
-    ignored. With `init` (N, C, H, W), a generator that can (diffusion) starts from those
-    images and redraws them as much as `strength` in (0, 1] says; one that cannot raises
-    UcgenError."""
+    condition row. Settings that a generator has no use for (a GAN has no steps) are ignored.
+    With `init` (N, C, H, W), a generator that can (diffusion) starts from those images and
+    redraws them as much as `settings.strength` says; one that cannot raises UcgenError."""
 
     def render(
         self,
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor: ...

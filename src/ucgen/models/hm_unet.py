@@ -1,6 +1,6 @@
 """HM-UNet: the pixel generator of every method, with layer-wise coarse-to-fine modulation.
 
-This is the raw network F of EDM (`ucgen.sampling.edm`): it sees c_in * x and c_noise and knows
+This is the raw network F of EDM (`ucgen.diffusion.edm`): it sees c_in * x and c_noise and knows
 nothing about noise schedules. Every residual block is modulated (AdaGN: GroupNorm, then
 `(1 + scale) * h + shift`) by the time embedding plus a *level-specific* condition embedding:
 

@@ -151,24 +151,21 @@ class Encoder(nn.Module):
         self.config = config
         w = config.width
         self.trunk = _image_trunk(config, sn=True)
-        self.coarse = coarse_head(config)
+        self.coarse = _coarse_head(config)
         self.fine = nn.Sequential(
             spectral_norm(nn.Linear(2 * w * config.base**2, 4 * w)),
             nn.LeakyReLU(0.2),
             nn.Linear(4 * w, config.fine_dim),
         )
 
-    def forward(self, x: torch.Tensor, with_coarse_input: bool = False) -> tuple[torch.Tensor, ...]:
-        """(z_c_hat, z_f_hat), and with `with_coarse_input` also what the coarse head read
-        (for other coarse heads to read the same)."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(x)  # (B, 2w * base**2), channel-major
         c = h.view(len(h), 2 * self.config.width, -1).mean(dim=2) if self.config.coarse_pool else h
-        z_c, z_f = self.coarse(c), self.fine(h)
-        return (z_c, z_f, c) if with_coarse_input else (z_c, z_f)
+        return self.coarse(c), self.fine(h)
 
 
-def coarse_head(config: Stage1NetConfig) -> nn.Sequential:
-    """A fresh coarse head of the encoder: what it reads of the trunk -> z_c_hat (B, K)."""
+def _coarse_head(config: Stage1NetConfig) -> nn.Sequential:
+    """The encoder's coarse head: what it reads of the trunk -> z_c_hat (B, K)."""
     w = config.width
     return nn.Sequential(
         spectral_norm(nn.Linear(2 * w if config.coarse_pool else 2 * w * config.base**2, 4 * w)),

@@ -44,8 +44,10 @@ def loss_curves(records: list[Any], path: Path) -> list[Curve]:
     return curves
 
 
-def plot_losses(curves: list[Curve]) -> list[Path]:
-    """Draw each curve (every logged loss against the step) as a PNG; returns the files."""
+def plot_losses(curves: list[Curve], columns: int = 4) -> list[Path]:
+    """Draw each stage's logged terms as small multiples: one small panel per term against
+    the step, each on its own y scale, so that a term near 0.01 is as readable as one near
+    10 (on one shared axis the small ones lie flat). Returns the PNGs written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,18 +55,21 @@ def plot_losses(curves: list[Curve]) -> list[Path]:
 
     written = []
     for stage, out, rows in curves:
-        keys = sorted(
-            {k for r in rows for k, v in r.items() if k not in _NOT_LOSSES and _is_number(v)}
+        keys = loss_keys(rows)
+        ncols = max(1, min(columns, len(keys)))
+        nrows = max(1, math.ceil(len(keys) / ncols))
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(max(3.2, 2.4 * ncols), 1.7 * nrows + 0.4), dpi=100, squeeze=False
         )
-        fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-        for key in keys:
+        for ax in axes.flat[len(keys) :]:
+            ax.set_visible(False)
+        for ax, key in zip(axes.flat, keys, strict=False):
             points = [(r["step"], r[key]) for r in rows if _is_number(r.get(key))]
-            ax.plot([p[0] for p in points], [p[1] for p in points], label=key)
-        ax.set_xlabel("step")
-        ax.set_title(f"{stage}: training losses")
-        ax.grid(alpha=0.3)
-        if keys:
-            ax.legend(fontsize=8)
+            ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.2, color="#1f5fa8")
+            ax.set_title(key, fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        fig.suptitle(f"{stage} (against the step)", fontsize=10)
         fig.tight_layout()
         try:
             atomic_write(out, lambda tmp, fig=fig: fig.savefig(tmp, format="png"))
@@ -72,6 +77,11 @@ def plot_losses(curves: list[Curve]) -> list[Path]:
             plt.close(fig)
         written.append(out)
     return written
+
+
+def loss_keys(rows: list[dict[str, Any]]) -> list[str]:
+    """The numeric terms a stage logged (everything but stage, step and time), by name."""
+    return sorted({k for r in rows for k, v in r.items() if k not in _NOT_LOSSES and _is_number(v)})
 
 
 def _is_number(value: object) -> bool:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ucgen.errors import UcgenError
-from ucgen.io.atomic import atomic_write, check_target
+from ucgen.io.atomic import atomic_write
+from ucgen.io.outputs import check_output
 
 # The picture formats a file suffix may name (lower case), as Pillow calls them.
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -40,17 +40,11 @@ def make_grid(
 
 
 def check_picture_target(path: str | Path) -> Path:
-    """Refuse, before any sampling, a picture target that save_grid would refuse.
-
-    The target must be writable as io.atomic.check_target sees it (no folder, device or fifo;
-    symlinks are written through) and its suffix must name a known format (.png, .jpg, .jpeg,
-    any case). Returns `path` as given, as a Path."""
-    path = Path(path)
-    check_target(path)
-    if path.suffix.lower() not in FORMATS:
-        shown = f"suffix {path.suffix!r}" if path.suffix else "no suffix"
-        raise UcgenError(f"cannot write picture {path}: {shown}; use one of {', '.join(FORMATS)}")
-    return path
+    """Refuse, before any work, a picture target that save_grid would refuse: a suffix that
+    names no known format (.png, .jpg, .jpeg, any case), or a target `check_output` refuses.
+    Returns `path` as given, as a Path: its suffix, not a symlink target's, names the format."""
+    check_output(path, tuple(FORMATS), "a picture")
+    return Path(path)
 
 
 def save_grid(

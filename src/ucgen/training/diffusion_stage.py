@@ -2,7 +2,7 @@
 
 The stage does not know which method it serves: the method supplies `condition_fn`
 (images, labels) -> Condition (the frozen CoFi encoder, one-hot labels for the oracle, None for
-unconditional) and a `ConditionSampler` for previews. Conditions are dropped at random
+unconditional) and a draw of preview conditions. Conditions are dropped at random
 (coarse with probability drop_coarse, taking fine with it; otherwise fine alone with
 probability drop_fine) so that one network also predicts unconditionally and coarse-only for
 classifier-free guidance. Sampling uses an EMA of the weights.
@@ -20,14 +20,16 @@ import torch
 
 from ucgen.config.schema import DiffusionConfig
 from ucgen.data import to_uint8
+from ucgen.diffusion.edm import EDM
+from ucgen.diffusion.pipeline import generate
 from ucgen.io.checkpoint import load_into, save_component
-from ucgen.methods.parts import Condition, ConditionSampler
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
-from ucgen.sampling.edm import EDM
-from ucgen.sampling.pipeline import generate
-from ucgen.training import distributed as dist
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.ema import ema_decay, update_ema
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
+PreviewConditions = Callable[[int, torch.Generator], Condition]
 
 
 def unet_config(
@@ -56,7 +58,7 @@ class DiffusionStage:
 
     condition_fn: (images (B, C, H, W) in [-1, 1], labels (B,) or None) -> Condition, or None
     for an unconditional UNet. It runs under no_grad (the encoder is frozen).
-    preview_sampler: draws preview conditions (None: unconditional previews).
+    preview_conditions(n, generator) -> n preview conditions (None: unconditional previews).
     """
 
     name = "diffusion"
@@ -66,7 +68,7 @@ class DiffusionStage:
         config: DiffusionConfig,
         unet: HMUNetConfig,
         condition_fn: ConditionFn | None = None,
-        preview_sampler: ConditionSampler | None = None,
+        preview_conditions: PreviewConditions | None = None,
         device: torch.device | str = "cpu",
         preview_steps: int = 18,
         preview_count: int = 16,
@@ -76,7 +78,7 @@ class DiffusionStage:
         self.batch_size = config.batch_size
         self.total_steps = config.steps
         self.condition_fn = condition_fn
-        self.preview_sampler = preview_sampler
+        self.preview_conditions = preview_conditions
         self.preview_steps = preview_steps
         self.preview_count = preview_count
         self.edm = EDM()
@@ -111,16 +113,8 @@ class DiffusionStage:
         dist.sync_gradients(self.model.parameters())
         self.optimizer.step()
         self.step = step + 1
-        self._update_ema()
+        update_ema(self.ema, self.model, ema_decay(self.step, self.config.ema))
         return {"loss": loss.item()}
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        """ema <- d ema + (1 - d) w, with d warmed up as min(ema, (1 + t) / (10 + t)) so that
-        short runs and early previews are not dominated by the random initial weights."""
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
-        ema = list(self.ema.parameters())
-        torch._foreach_lerp_(ema, list(self.model.parameters()), 1 - decay)
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.model]
@@ -153,8 +147,8 @@ class DiffusionStage:
         conditions and noise, so previews along training are comparable."""
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         cond = None
-        if self.preview_sampler is not None:
-            cond = self.preview_sampler.sample(self.preview_count, generator)
+        if self.preview_conditions is not None:
+            cond = self.preview_conditions(self.preview_count, generator)
         self.ema.eval()
         images = generate(self.ema, cond, self.preview_count, seed, steps=self.preview_steps)
         return to_uint8(images)

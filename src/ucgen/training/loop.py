@@ -26,15 +26,15 @@ from ucgen.data import ImageDataset
 from ucgen.errors import TrainingError
 from ucgen.io.runs import Run
 from ucgen.report.grid import save_grid
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import (
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import (
     latest_checkpoint,
     load_checkpoint,
     load_latest_readable,
     save_checkpoint,
 )
-from ucgen.training.speed import SpeedSettings, apply_speed, precision_scope
-from ucgen.training.stage import TrainingStage
+from ucgen.runtime.speed import SpeedSettings, apply_speed, precision_scope
+from ucgen.runtime.stage import TrainingStage
 
 
 @dataclass

@@ -116,3 +116,41 @@ def _folder_labels(
     class_names = tuple(sorted({part[0] for part in parts}))
     index = {name: i for i, name in enumerate(class_names)}
     return np.array([index[part[0]] for part in parts], np.int64), class_names
+
+
+def read_image(path: Path, channels: int, resolution: int) -> np.ndarray:
+    """One image file as (1, R, R, C) uint8, converted to the model's channels and size.
+
+    Palette images are expanded, alpha (RGBA, LA, PA) is dropped as the data loaders drop it,
+    16-bit grey (modes I;16*, and I as Pillow opens 16-bit PNGs) is scaled from 0..65535 to
+    0..255 (PIL's own conversion would clip it to white). Float images (mode F) are refused:
+    their range is not stated, as in `ucgen.data.sources.folder`."""
+    if not path.is_file():
+        raise DataError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in WIDE_MODES:
+                im = _wide_to_grey(path, im)
+            im = im.convert("L" if channels == 1 else "RGB")
+            im = im.resize((resolution, resolution), Image.Resampling.BICUBIC)
+            arr = np.asarray(im)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"{path}: not a readable image ({err})") from None
+    return arr.reshape(1, resolution, resolution, channels)
+
+
+def _wide_to_grey(path: Path, im: Image.Image) -> Image.Image:
+    """A 16-bit grey image as 8-bit grey (mode L), 65535 -> 255 with rounding; a float
+    image is refused."""
+    if im.mode == "F":
+        raise DataError(
+            f"{path}: float image (mode F) of no stated range; convert it to 8-bit grey or RGB"
+        )
+    values = np.asarray(im).astype(np.int64)
+    if values.min() < 0 or values.max() > 65535:
+        raise DataError(
+            f"{path}: {im.mode} image with values {values.min()}..{values.max()}, outside "
+            "16 bits (0..65535); convert it to 8-bit grey or RGB"
+        )
+    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")

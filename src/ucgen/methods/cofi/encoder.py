@@ -15,7 +15,7 @@ import torch
 from ucgen.io.checkpoint import load_component, save_component
 from ucgen.methods.cofi.basis import BasisConfig, FineBasis
 from ucgen.methods.cofi.bitcodes import bit_ids, signs
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.stage1 import Encoder, Stage1NetConfig
 

@@ -1,4 +1,4 @@
-"""Train CoFi-UCGen's fine encoder through the diffusion loss (`stage1.fine_encoder_steps`).
+"""Train CoFi-UCGen's fine encoder through the diffusion loss (`cofi.fine_encoder_steps`).
 
 A fine vector is only useful if it says something about the image and the HM-UNet uses it.
 The stage-1 encoder's fine head guarantees neither (it learns to read back the GAN
@@ -19,15 +19,15 @@ import numpy as np
 import torch
 
 from ucgen.data import to_uint8
+from ucgen.diffusion.edm import EDM
+from ucgen.diffusion.pipeline import generate
 from ucgen.io.checkpoint import load_into, save_component
 from ucgen.methods.cofi.bitcodes import signs
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
 from ucgen.models.stage1 import Encoder
-from ucgen.sampling.edm import EDM
-from ucgen.sampling.pipeline import generate
-from ucgen.training import distributed as dist
+from ucgen.runtime import distributed as dist
 
 FINE_PENALTY = 1e-2  # weight of mean(F(x)^2): keeps the bottleneck at unit scale
 ENCODER_FOLDER = "encoder"

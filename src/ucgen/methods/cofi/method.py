@@ -4,7 +4,7 @@
     condition sampler : i.i.d. Gaussian prior (no label prior, no number of classes)
     pixel generator   : HM-UNet, trained on the encoder's conditions of real images
 
-Its semantic stages: with `stage1.teacher_steps`, the coarse teacher's autoencoder
+Its semantic stages: with `cofi.teacher_steps`, the coarse teacher's autoencoder
 (`ucgen.methods.cofi.teacher`), whose clustering is fitted once it has trained; then adversarial
 semantic reciprocal learning (`Stage1`), whose bits learn the teacher's codes. The stage-1
 generator is kept as a second pixel generator ("stage1"), the GAN baseline of the method.
@@ -17,14 +17,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ucgen.config import Config
 from ucgen.data import ImageDataset
+from ucgen.diffusion.pipeline import SamplerSettings
 from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
+from ucgen.methods.cofi.config import CoFiConfig
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
 from ucgen.methods.cofi.fine_stage import ENCODER_FOLDER, FineEncoderStage
 from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
@@ -36,17 +37,18 @@ from ucgen.methods.cofi.teacher import (
     fit_teacher,
 )
 from ucgen.methods.method import Parts
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import final_components
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import final_components
+from ucgen.runtime.seeds import image_generator
+from ucgen.runtime.stage import TrainingStage
 from ucgen.training.diffusion_stage import unet_config
-from ucgen.training.stage import TrainingStage
 
 PARTS_FOLDER = "cofi-parts"
 TEACHER_FOLDER = "teacher"
-PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by sample.prior
+PRIORS = {"gaussian": GaussianPrior, "fitted": FittedPrior}  # by cofi.prior
 
 
 class Stage1Renderer:
@@ -64,12 +66,8 @@ class Stage1Renderer:
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         if init is not None:
             raise UcgenError(
@@ -80,8 +78,8 @@ class Stage1Renderer:
         device = next(self.generator.parameters()).device
         k = condition.coarse.shape[1]
         out = []
-        for start in range(0, n, batch_size):
-            rows = range(start, min(n, start + batch_size))
+        for start in range(0, n, settings.batch_size):
+            rows = range(start, min(n, start + settings.batch_size))
             magnitude = torch.stack([_half_normal(seed, i, k) for i in rows])
             part = condition.slice(slice(rows.start, rows.stop))
             z_c = part.coarse * magnitude  # type: ignore[operator]
@@ -91,9 +89,7 @@ class Stage1Renderer:
 
 
 def _half_normal(seed: int, index: int, k: int) -> torch.Tensor:
-    mixed = np.random.SeedSequence([seed, index, 1]).generate_state(2, np.uint32)
-    g = torch.Generator().manual_seed(int(mixed[0]) << 32 | int(mixed[1]))
-    return torch.randn(k, generator=g).abs()
+    return torch.randn(k, generator=image_generator(seed, index, 1)).abs()
 
 
 class CoFiUCGen:
@@ -105,15 +101,13 @@ class CoFiUCGen:
     ) -> Iterator[TrainingStage]:
         c, h, _ = data.shape
         teacher = None
-        if config.stage1.teacher_steps > 0:
-            autoencoder = AutoencoderStage(config.stage1.teacher_steps, c, h, device)
+        options: CoFiConfig = config.method
+        if options.teacher_steps > 0:
+            autoencoder = AutoencoderStage(options.teacher_steps, c, h, device)
             yield autoencoder
             teacher = self._teacher(config, autoencoder, data, checkpoints / TEACHER_FOLDER)
-        images = data.tensors() if config.stage1.mi_neighbours > 0 else None
-        yield Stage1(
-            config.stage1, channels=c, resolution=h, device=device, images=images, teacher=teacher
-        )
-        if config.stage1.fine_encoder_steps > 0:
+        yield Stage1(options, channels=c, resolution=h, device=device, teacher=teacher)
+        if options.fine_encoder_steps > 0:
             yield self._fine_stage(config, c, h, checkpoints, device)
 
     @staticmethod
@@ -121,19 +115,19 @@ class CoFiUCGen:
         config: Config, channels: int, resolution: int, checkpoints: Path, device: torch.device
     ) -> FineEncoderStage:
         """The fine encoder's stage, on the finished stage-1 encoder's bit-codes."""
-        s1 = config.stage1
+        options: CoFiConfig = config.method
         coarse = load_component(
             Encoder, Stage1NetConfig, final_components(checkpoints, Stage1.name) / "encoder"
         )
         unet = replace(
-            unet_config(config.diffusion, channels, resolution, s1.bits, s1.fine_dim),
+            unet_config(config.diffusion, channels, resolution, options.bits, options.fine_dim),
             fine_schedule="flat",
         )
         return FineEncoderStage(
-            s1.fine_encoder_steps,
+            options.fine_encoder_steps,
             config.diffusion.batch_size,
             config.diffusion.lr,
-            FineEncoderConfig(channels, resolution, s1.width, s1.fine_dim),
+            FineEncoderConfig(channels, resolution, options.width, options.fine_dim),
             unet,
             coarse,
             device,
@@ -145,34 +139,37 @@ class CoFiUCGen:
     ) -> ManifoldTeacher:
         """The teacher fitted on the trained autoencoder, or the one a resumed run already
         fitted (stage 1 may have learned its codes). Rank 0 fits it; every rank loads it."""
-        dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        if not (folder / CONFIG_NAME).is_file():
-            if dist.is_main():
-                images = data.tensors().to(autoencoder.device)
-                teacher = fit_teacher(
-                    autoencoder.model, images, config.stage1.bits, config.train.seed
-                )
-                save_component(teacher, teacher.config, folder)
-            dist.barrier()
-        return load_component(ManifoldTeacher, TeacherConfig, folder).to(autoencoder.device)
+
+        def fit() -> None:
+            images = data.tensors().to(autoencoder.device)
+            teacher = fit_teacher(autoencoder.model, images, config.method.bits, config.train.seed)
+            save_component(teacher, teacher.config, folder)
+
+        return dist.fit_once(
+            folder / CONFIG_NAME,
+            fit,
+            lambda: load_component(ManifoldTeacher, TeacherConfig, folder).to(autoencoder.device),
+        )
 
     def fit_parts(
         self, config: Config, data: ImageDataset, checkpoints: Path, device: torch.device
     ) -> Parts:
         dist.barrier()  # every rank looks before rank 0 may write, so all take one branch
-        if (checkpoints / PARTS_FOLDER / "basis" / "config.json").is_file():
+        if (checkpoints / PARTS_FOLDER / "basis" / CONFIG_NAME).is_file():
             # Fitted before a resume (config.json is written last): the HM-UNet may already be
             # trained on these conditions, so they stay, whatever data the resumed run has.
             return self.load_parts(config, checkpoints, device)
+        # Every rank fits the basis (a deterministic PCA of the same images) and rank 0 saves
+        # it: unlike `dist.fit_once`, no rank loads it back, which would build the encoder a
+        # second time and draw its initial weights from the random stream the UNet's follow.
         folder = final_components(checkpoints, Stage1.name)
         net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
         fine = None
-        if config.stage1.fine_encoder_steps > 0:
+        options: CoFiConfig = config.method
+        if options.fine_encoder_steps > 0:
             fine_folder = final_components(checkpoints, FineEncoderStage.name) / ENCODER_FOLDER
             fine = load_component(FineEncoderNet, FineEncoderConfig, fine_folder).to(device)
-        encoder = fit_encoder(
-            net, data.tensors().to(device), fine=fine, whiten=config.stage1.whiten_fine
-        )
+        encoder = fit_encoder(net, data.tensors().to(device), fine=fine, whiten=options.whiten_fine)
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
@@ -196,7 +193,7 @@ class CoFiUCGen:
         cfg = encoder.net.config
         return Parts(
             encoder=encoder,
-            sampler=PRIORS[config.sample.prior](basis),
+            sampler=PRIORS[config.method.prior](basis),
             condition=lambda images, labels: encoder.encode(images),
             coarse_dim=cfg.bits,
             fine_dim=cfg.fine_dim,

@@ -1,4 +1,4 @@
-"""CoFi-UCGen's condition samplers (`sample.prior`); neither uses labels.
+"""CoFi-UCGen's condition samplers (`cofi.prior`); neither uses labels.
 
 `GaussianPrior` ("gaussian", the design's): z = (z_c, z_f) ~ N(0, I); the bit-code is
 sign(z_c), so every code is equally likely and independent of |z_c| and z_f. Asking for a code
@@ -17,7 +17,7 @@ import torch
 
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs, with_code
-from ucgen.methods.parts import Condition
+from ucgen.models.condition import Condition
 
 
 class _BasisSampler:

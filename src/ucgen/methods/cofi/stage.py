@@ -1,13 +1,12 @@
 """`Stage1`: CoFi-UCGen stage 1 (adversarial semantic reciprocal learning) as a TrainingStage.
 
 Each step: one discriminator update on a real pair (x, E(x)) and a generated pair (G(z), z),
-then one joint G+E update on the adversarial and reciprocal losses of
-`ucgen.methods.cofi.losses`, then an EMA update of G and E. During the first
-`mi_warmup` steps only the encoder trains, on the teacher, mutual and balance terms, with
-`mi_heads - 1` candidate coarse heads beside its own; at the end of the warm-up the head
-with the lowest running mutual loss becomes the encoder's. With a coarse teacher
-(`ucgen.methods.cofi.teacher`), the bits of every real image and its augmentation also learn
-the teacher's code of the image. Labels are never used.
+then one joint G+E update on the named loss terms of `ucgen.methods.cofi.losses`, then an EMA
+update of G and E. During the first `mi_warmup` steps (the warm-up phase) only the encoder
+trains, on the teacher, mutual and balance terms; with `freeze_codes` its trunk and coarse head
+then stop, and the game (every term) trains G, D and the fine head around those codes. With a
+coarse teacher (`ucgen.methods.cofi.teacher`), the bits of every real image and its
+augmentation learn the teacher's code of the image. Labels are never used.
 """
 
 from __future__ import annotations
@@ -20,55 +19,56 @@ from typing import Any
 import numpy as np
 import torch
 
-from ucgen.config.schema import Stage1Config
 from ucgen.data.dataset import to_uint8
+from ucgen.errors import CheckpointError
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
-from ucgen.methods.cofi.neighbours import PixelNeighbours
+from ucgen.methods.cofi.config import CoFiConfig
 from ucgen.methods.cofi.teacher import ManifoldTeacher
-from ucgen.models.stage1 import (
-    Discriminator,
-    Encoder,
-    Generator,
-    Stage1NetConfig,
-    coarse_head,
-)
-from ucgen.training import distributed as dist
+from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.ema import ema_decay, update_ema
 
 # A collapse (every real image of a batch in one code) is reported only after this many steps:
 # an untrained encoder may well put everything in one code.
 COLLAPSE_AFTER = 500
-BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting; (0, 0.99) was not tried
-HEAD_LOSS_DECAY = 0.99  # running mean of each coarse head's mutual loss over ~100 steps
+BETAS = (0.5, 0.999)  # the DCGAN/BiGAN setting
+# The terms that only the game phase trains (the warm-up trains the encoder's codes alone).
+GAME_TERMS = ("w_adv", "w_bit", "w_fine", "w_complete", "w_augment")
+
+# One loss term of the G+E update: (weight, value); a term of weight 0 is logged, not trained.
+Term = tuple[float, torch.Tensor]
+
+
+@dataclasses.dataclass
+class Views:
+    """The encoder's (coarse, fine) latents of each image batch it read in one call: "x" (real
+    images), "x_aug" (their augmentations) and "fake" (G(z)), where the step needs them."""
+
+    coarse: dict[str, torch.Tensor]
+    fine: dict[str, torch.Tensor]
 
 
 class Stage1:
     """Generator, encoder, joint discriminator, their EMA copies and optimisers.
 
-    channels, resolution: of the training images (B, C, H, W) in [-1, 1]; images: the
-    training set, where `mi_neighbours` pairs images with their neighbours in it; teacher:
-    the coarse teacher whose codes the bits learn (weight `w_teacher`), if any.
+    channels, resolution: of the training images (B, C, H, W) in [-1, 1]; teacher: the coarse
+    teacher whose codes the bits learn (weight `w_teacher`), if any.
     """
 
     name = "stage1"
 
     def __init__(
         self,
-        config: Stage1Config,
+        config: CoFiConfig,
         channels: int,
         resolution: int,
         device: torch.device | str = "cpu",
-        images: torch.Tensor | None = None,
         teacher: ManifoldTeacher | None = None,
     ) -> None:
         config.check()
         self.teacher = None if teacher is None else teacher.to(device)
-        self.neighbours = None
-        if config.mi_neighbours > 0:
-            if images is None:
-                raise ValueError("stage1.mi_neighbours > 0 needs the training images")
-            self.neighbours = PixelNeighbours(images, config.mi_neighbours)
         self.config = config
         self.batch_size = config.batch_size
         self.total_steps = config.steps
@@ -84,19 +84,10 @@ class Stage1:
         self.G = Generator(self.net_config).to(self.device)
         self.E = Encoder(self.net_config).to(self.device)
         self.D = Discriminator(self.net_config).to(self.device)
-        self.candidates = torch.nn.ModuleList(
-            [coarse_head(self.net_config) for _ in range(config.mi_heads - 1)]
-        ).to(self.device)
-        # Running mutual loss of the encoder's coarse head (0) and of each candidate (1...).
-        self.head_losses = torch.zeros(config.mi_heads, dtype=torch.float64)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         self.E_ema = copy.deepcopy(self.E).requires_grad_(False).eval()
-        self.candidates_ema = copy.deepcopy(self.candidates).requires_grad_(False).eval()
         self.opt_ge = torch.optim.Adam(
-            [*self.G.parameters(), *self.E.parameters(), *self.candidates.parameters()],
-            lr=config.lr,
-            betas=BETAS,
-            fused=True,
+            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS, fused=True
         )
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS, fused=True)
 
@@ -115,6 +106,33 @@ class Stage1:
         the real and generated pairs in one: every network is per-sample (GroupNorm, no batch
         statistics), so batching changes nothing but speed.
         """
+        cfg = self._phase(step)
+        x = images.to(self.device)
+        z_c, z_f = self._prior(len(x))
+        fake = self.G(z_c, z_f) if self._reciprocal(cfg) or cfg.w_adv > 0 else None
+        views = self._encode(cfg, x, fake)
+        e_c, e_f = views.coarse["x"], views.fine["x"]
+        logs: dict[str, float] = {}
+        if cfg.w_adv > 0:
+            logs["d"] = self._discriminator_step(x, fake, e_c, e_f, z_c, z_f)
+        codes = bit_ids(e_c)
+        logs["collapse"] = float(bool((codes == codes[0]).all())) if step >= COLLAPSE_AFTER else 0.0
+        terms = self._terms(cfg, x, fake, views, z_c, z_f, logs)
+        total = torch.zeros((), device=self.device)
+        for key, (weight, value) in terms.items():
+            if weight > 0:
+                total = total + weight * value
+            logs[key] = value.item()
+        self.opt_ge.zero_grad(set_to_none=True)
+        total.backward()
+        dist.sync_gradients(self.opt_ge.param_groups[0]["params"])
+        self.opt_ge.step()
+        self._update_ema(step)
+        return logs
+
+    def _phase(self, step: int) -> CoFiConfig:
+        """The options in force at `step`: in the warm-up the game's terms are off. With
+        `freeze_codes`, the codes freeze when the game starts (the EMA's, see `_freeze_codes`)."""
         cfg = self.config
         if cfg.freeze_codes:
             frozen = step >= cfg.mi_warmup
@@ -124,96 +142,97 @@ class Stage1:
                 # eval mode stops the spectral norms' power iterations as well
                 part.requires_grad_(not frozen).train(not frozen)
         if step < cfg.mi_warmup:
-            cfg = dataclasses.replace(
-                cfg, w_adv=0.0, w_bit=0.0, w_fine=0.0, w_complete=0.0, w_augment=0.0
-            )
-        x = images.to(self.device)
+            cfg = dataclasses.replace(cfg, **dict.fromkeys(GAME_TERMS, 0.0))
+        return cfg
+
+    @staticmethod
+    def _reciprocal(cfg: CoFiConfig) -> bool:
+        return cfg.w_bit > 0 or cfg.w_fine > 0
+
+    def _taught(self, cfg: CoFiConfig) -> bool:
+        return self.teacher is not None and cfg.w_teacher > 0
+
+    def _encode(self, cfg: CoFiConfig, x: torch.Tensor, fake: torch.Tensor | None) -> Views:
+        """E of the real images, and where terms need them of their augmentations and of G(z),
+        in one call."""
+        batches = {"x": x}
+        if cfg.w_augment > 0 or cfg.w_mutual > 0 or self._taught(cfg):
+            batches["x_aug"] = self._augment(x)
+        if self._reciprocal(cfg):
+            batches["fake"] = fake  # type: ignore[assignment]
+        coarse, fine = self.E(torch.cat(list(batches.values())))
         n = len(x)
-        z_c, z_f = self._prior(n)
-        reciprocal = cfg.w_bit > 0 or cfg.w_fine > 0
-        fake = self.G(z_c, z_f) if reciprocal or cfg.w_adv > 0 else None
-        taught = self.teacher is not None and cfg.w_teacher > 0
-        augmented = cfg.w_augment > 0 or cfg.w_mutual > 0 or taught
-        encoder_in = {"x": x}
-        if augmented:
-            partner = x if self.neighbours is None else self.neighbours.sample(x)
-            encoder_in["x_aug"] = self._augment(partner)
-        if reciprocal:
-            encoder_in["fake"] = fake
-        choosing = len(self.candidates) > 0 and step < self.config.mi_warmup
-        coarse_all, fine_all, *head_input = self.E(
-            torch.cat(list(encoder_in.values())), with_coarse_input=choosing
+        return Views(
+            dict(zip(batches, coarse.split(n), strict=True)),
+            dict(zip(batches, fine.split(n), strict=True)),
         )
-        coarse = dict(zip(encoder_in, coarse_all.split(n), strict=True))
-        fine = dict(zip(encoder_in, fine_all.split(n), strict=True))
-        e_c, e_f = coarse["x"], fine["x"]
-        logs: dict[str, float] = {}
 
+    def _discriminator_step(self, x, fake, e_c, e_f, z_c, z_f) -> float:
+        """One hinge-loss update of D on the real pair (x, E(x)) against (G(z), z)."""
         pair_c, pair_f = torch.cat([e_c, z_c]), torch.cat([e_f, z_f])
-        if cfg.w_adv > 0:
-            real, gen = self.D(
-                torch.cat([x, fake.detach()]), pair_c.detach(), pair_f.detach()
-            ).chunk(2)
-            loss_d = losses.d_hinge(real, gen)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            dist.sync_gradients(self.D.parameters())
-            self.opt_d.step()
-            logs["d"] = loss_d.item()
+        real, gen = self.D(torch.cat([x, fake.detach()]), pair_c.detach(), pair_f.detach()).chunk(2)
+        loss_d = losses.d_hinge(real, gen)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        dist.sync_gradients(self.D.parameters())
+        self.opt_d.step()
+        return loss_d.item()
 
-        codes = bit_ids(e_c)
-        logs["collapse"] = float(bool((codes == codes[0]).all())) if step >= COLLAPSE_AFTER else 0.0
-        total = torch.zeros((), device=self.device)
-        terms: dict[str, tuple[float, torch.Tensor]] = {}
+    def _terms(
+        self,
+        cfg: CoFiConfig,
+        x: torch.Tensor,
+        fake: torch.Tensor | None,
+        views: Views,
+        z_c: torch.Tensor,
+        z_f: torch.Tensor,
+        logs: dict[str, float],
+    ) -> dict[str, Term]:
+        """The loss terms of the G+E update, by name, in the order they are summed."""
+        e_c, e_f = views.coarse["x"], views.fine["x"]
+        terms: dict[str, Term] = {}
         if cfg.w_adv > 0:
-            self.D.requires_grad_(False)
-            real, gen = self.D(torch.cat([x, fake]), pair_c, pair_f).chunk(2)
-            terms["adv"] = (cfg.w_adv, losses.ge_adversarial(real, gen))
-            self.D.requires_grad_(True)
-        if reciprocal:
-            r_c, r_f = coarse["fake"], fine["fake"]
-            scale = losses.code_scale(e_c).detach()
-            terms["bit"] = (cfg.w_bit, losses.bit_loss(cfg.mi_sharpness * r_c / scale, signs(z_c)))
-            terms["fine"] = (cfg.w_fine, losses.fine_loss(r_f, z_f))
-            logs["bit_acc"] = (signs(r_c) == signs(z_c)).float().mean().item()
+            terms["adv"] = (cfg.w_adv, self._adversarial(x, fake, e_c, e_f, z_c, z_f))
+        if self._reciprocal(cfg):
+            terms["bit"] = (cfg.w_bit, self._bit_consistency(views, z_c))
+            terms["fine"] = (cfg.w_fine, losses.fine_loss(views.fine["fake"], z_f))
+            logs["bit_acc"] = (signs(views.coarse["fake"]) == signs(z_c)).float().mean().item()
         if cfg.w_complete > 0:
             terms["complete"] = (cfg.w_complete, losses.completeness_loss(self.G(e_c, e_f), x))
-        if augmented:
-            a_c = coarse["x_aug"]
+        if "x_aug" in views.coarse:
+            a_c = views.coarse["x_aug"]
             terms["augment"] = (cfg.w_augment, losses.bit_loss(a_c, signs(e_c).detach()))
             terms["mutual"] = (cfg.w_mutual, self._mutual(e_c, a_c, cfg.mi_sharpness))
-        if taught:
-            target = id_bits(self.teacher.code(x), cfg.bits).to(e_c)
-            # Both views in the unit of their codes' scale, as the bit consistency term reads.
-            unit = [cfg.mi_sharpness * v / losses.code_scale(v) for v in (e_c, coarse["x_aug"])]
-            terms["teacher"] = (cfg.w_teacher, sum(losses.bit_loss(u, target) for u in unit) / 2)
+        if self._taught(cfg):
+            terms["teacher"] = (cfg.w_teacher, self._teacher_term(cfg, x, views))
         if cfg.w_balance > 0:
             terms["balance"] = (cfg.w_balance, losses.balance_loss(e_c))
-        if choosing:
-            pairs = head_input[0][: 2 * n]  # x and its augmentation
-            head_mi = [
-                self._mutual(*head(pairs).chunk(2), cfg.mi_sharpness) for head in self.candidates
-            ]
-            terms["candidates"] = (cfg.w_mutual, torch.stack(head_mi).sum())
-        for key, (weight, value) in terms.items():
-            if weight > 0:
-                total = total + weight * value
-            logs[key] = value.item()
-        self.opt_ge.zero_grad(set_to_none=True)
-        total.backward()
-        dist.sync_gradients(self.opt_ge.param_groups[0]["params"])
-        self.opt_ge.step()
-        if choosing:
-            # Over the global batch, so that every rank keeps the same running losses.
-            mean = dist.mean_over_ranks(
-                {str(i): v.item() for i, v in enumerate([terms["mutual"][1], *head_mi])}
-            )
-            current = torch.tensor([mean[str(i)] for i in range(len(mean))], dtype=torch.float64)
-            self.head_losses.lerp_(current, 1 - HEAD_LOSS_DECAY)
-            if step == self.config.mi_warmup - 1:
-                logs["coarse_head"] = float(self._choose_coarse_head())
-        self._update_ema(step)
-        return logs
+        return terms
+
+    def _adversarial(self, x, fake, e_c, e_f, z_c, z_f) -> torch.Tensor:
+        """G and E against the frozen D: the generated pair should look real and the real one
+        generated."""
+        self.D.requires_grad_(False)
+        pair_c, pair_f = torch.cat([e_c, z_c]), torch.cat([e_f, z_f])
+        real, gen = self.D(torch.cat([x, fake]), pair_c, pair_f).chunk(2)
+        self.D.requires_grad_(True)
+        return losses.ge_adversarial(real, gen)
+
+    def _bit_consistency(self, views: Views, z_c: torch.Tensor) -> torch.Tensor:
+        """E(G(z)) recovers the bits of z, read in the unit of the real codes' scale."""
+        scale = losses.code_scale(views.coarse["x"]).detach()
+        r_c = views.coarse["fake"]
+        return losses.bit_loss(self.config.mi_sharpness * r_c / scale, signs(z_c))
+
+    def _teacher_term(self, cfg: CoFiConfig, x: torch.Tensor, views: Views) -> torch.Tensor:
+        """The bits of x and of its augmentation learn the teacher's code of x, both views in
+        the unit of their codes' scale, as the bit consistency term reads them."""
+        target = id_bits(self.teacher.code(x), cfg.bits).to(views.coarse["x"])  # type: ignore[union-attr]
+        unit = [
+            cfg.mi_sharpness * v / losses.code_scale(v)
+            for v in (views.coarse["x"], views.coarse["x_aug"])
+        ]
+        return sum(losses.bit_loss(u, target) for u in unit) / 2  # type: ignore[return-value]
 
     @staticmethod
     def _mutual(a: torch.Tensor, b: torch.Tensor, sharpness: float) -> torch.Tensor:
@@ -230,19 +249,6 @@ class Stage1:
         for part in ("trunk", "coarse"):
             getattr(self.E, part).load_state_dict(getattr(self.E_ema, part).state_dict())
 
-    @torch.no_grad()
-    def _choose_coarse_head(self) -> int:
-        """Make the head with the lowest running mutual loss the encoder's coarse head, live
-        and EMA; its index (0: the encoder's own). The optimiser forgets the replaced head's
-        moments."""
-        best = int(self.head_losses.argmin())
-        if best > 0:
-            self.E.coarse.load_state_dict(self.candidates[best - 1].state_dict())
-            self.E_ema.coarse.load_state_dict(self.candidates_ema[best - 1].state_dict())
-            for p in self.E.coarse.parameters():
-                self.opt_ge.state.pop(p, None)
-        return best
-
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         return losses.augment(
@@ -255,19 +261,10 @@ class Stage1:
             rotate=cfg.aug_rotate,
         )
 
-    @torch.no_grad()
     def _update_ema(self, step: int) -> None:
-        # Warm-up (decay (1 + step) / (10 + step) until it reaches `ema`) so that short runs
-        # are not dominated by the random initial weights.
-        decay = min(self.config.ema, (1 + step) / (10 + step))
-        pairs = ((self.G, self.G_ema), (self.E, self.E_ema), (self.candidates, self.candidates_ema))
-        for net, ema in pairs:
-            for p, q in zip(net.parameters(), ema.parameters(), strict=True):
-                q.lerp_(p, 1 - decay)
-            # Buffers are the spectral-norm power-iteration vectors: the EMA copy runs in eval
-            # mode and never iterates, so it takes the live ones (they fit its averaged weights).
-            for b, c in zip(net.buffers(), ema.buffers(), strict=True):
-                c.copy_(b)
+        decay = ema_decay(step, self.config.ema)
+        for net, ema in ((self.G, self.G_ema), (self.E, self.E_ema)):
+            update_ema(ema, net, decay)
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.G, self.E, self.D]
@@ -276,28 +273,25 @@ class Stage1:
         return [self.opt_ge, self.opt_d]
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights of G, E, D, the candidate coarse heads and the EMA copies, the heads'
-        running losses, and both optimiser states."""
+        """Weights of G, E, D and their EMA copies, and both optimiser states."""
         return {
             "G": self.G.state_dict(),
             "E": self.E.state_dict(),
             "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict(),
             "E_ema": self.E_ema.state_dict(),
-            "candidates": self.candidates.state_dict(),
-            "candidates_ema": self.candidates_ema.state_dict(),
-            "head_losses": self.head_losses.clone(),
             "opt_ge": self.opt_ge.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("candidates"):
+            raise CheckpointError(
+                "this stage-1 checkpoint holds candidate coarse heads (stage1.mi_heads > 1), "
+                "which this version of ucgen no longer trains: resume it with an older version"
+            )
         for key in ("G", "E", "D", "G_ema", "E_ema"):
             getattr(self, key).load_state_dict(state[key], strict=True)
-        # Checkpoints from before `mi_heads` existed hold no candidates (as with mi_heads 1).
-        self.candidates.load_state_dict(state.get("candidates", {}), strict=True)
-        self.candidates_ema.load_state_dict(state.get("candidates_ema", {}), strict=True)
-        self.head_losses.copy_(state.get("head_losses", self.head_losses))
         self.opt_ge.load_state_dict(state["opt_ge"])
         self.opt_d.load_state_dict(state["opt_d"])
 

@@ -35,7 +35,7 @@ from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi.bitcodes import neighbour_order
 from ucgen.models.autoencoder import Autoencoder, AutoencoderConfig
-from ucgen.training import distributed as dist
+from ucgen.runtime import distributed as dist
 
 AUTOENCODER_BATCH = 256  # N2D's batch size
 AUTOENCODER_LR = 1e-3
@@ -163,7 +163,7 @@ def fit_teacher(
     except ImportError:
         raise UcgenError(
             "the coarse teacher needs umap-learn: pip install umap-learn "
-            "(or set stage1.teacher_steps=0)"
+            "(or set cofi.teacher_steps=0)"
         ) from None
     from sklearn.cluster import KMeans
 

@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from tests.cli.tiny_runs import error_line, train_tiny
+from ucgen.app.trained import TrainedModel
 from ucgen.cli.main import main
 from ucgen.errors import CheckpointError
-from ucgen.sampling.trained import TrainedModel
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_a_run_stopped_in_its_pixel_generator_says_so_and_keeps_stage1(trained, 
 
 
 def test_a_run_stopped_in_stage1_says_it_is_unfinished(trained, tmp_path):
-    run = stopped(trained, tmp_path, stage1=8, diffusion=8)
+    run = stopped(trained, tmp_path, cofi=8, diffusion=8)
     shutil.rmtree(run / "checkpoints" / "diffusion")
     shutil.rmtree(run / "checkpoints" / "cofi-parts")
     for generator in ("diffusion", "stage1"):

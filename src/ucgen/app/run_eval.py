@@ -8,10 +8,12 @@ recovery) and scores fine control (`ucgen.evaluation.fine`); everything else is
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
+from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset
 from ucgen.evaluation import semantic
 from ucgen.evaluation.evaluate import (
@@ -24,7 +26,7 @@ from ucgen.evaluation.features import make_features
 from ucgen.evaluation.fine import evaluate_fine, format_fine
 from ucgen.evaluation.samples import validate_samples
 from ucgen.io.atomic import atomic_write_text
-from ucgen.sampling.trained import TrainedModel
+from ucgen.io.outputs import check_output
 
 
 def evaluate_run(
@@ -36,9 +38,13 @@ def evaluate_run(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a trained run on its data set's test split; writes the report to `out`
-    (default RUN/eval.json) and returns it (see docs/evaluation.md for the keys)."""
+    (default RUN/eval.json) and returns it (see docs/evaluation.md for the keys).
+    num_samples (default eval.num_samples) and `out` are checked before any work."""
     config = model.config
-    n = num_samples or config.eval.num_samples
+    n = config.eval.num_samples if num_samples is None else num_samples
+    dataclasses.replace(config.eval, num_samples=n).check()  # the config's bound on it
+    model.check_count(n)
+    out = check_output(out or model.run.path / "eval.json")
     _, resolution, _ = model.image_shape
     real, reference = load_real_and_reference(
         config.data.source,
@@ -98,7 +104,7 @@ def evaluate_run(
             seed,
             known,
         )
-    atomic_write_text(out or model.run.path / "eval.json", report_to_json(report))
+    atomic_write_text(out, report_to_json(report))
     return report
 
 

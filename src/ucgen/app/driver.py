@@ -14,36 +14,39 @@ from ucgen.data import ImageDataset, load_dataset
 from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import checkpoint_step, latest_checkpoint
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import checkpoint_step, latest_checkpoint
+from ucgen.runtime.speed import SpeedSettings, set_threads
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
 from ucgen.training.loop import LoopSettings, train_stage
-from ucgen.training.speed import SpeedSettings, set_threads
 
-# What a resume may change: run-time settings of training, the sampling and evaluation defaults,
-# where the images are read from and how many, and how long a stage trains. Every other key
-# defines the saved networks' shapes, the method (its losses and augmentation) or the data order
-# and random state the checkpoints continue, so changing it would make the checkpoints fit a
-# config they were not trained with (or not load at all).
-RESUMABLE = {
-    "train": {
-        "device",
-        "log_every",
-        "sample_every",
-        "checkpoint_every",
-        "on_divergence",
-        "rollback_lr_factor",
-        "max_rollbacks",
-        "channels_last",
-        "compile",
-        "threads",
-        "precision",
-    },
-    "sample": {f.name for f in dataclasses.fields(Config().sample)},
-    "eval": {f.name for f in dataclasses.fields(Config().eval)},
-    "data": {"root", "limit"},
-    "stage1": {"steps"},
-    "diffusion": {"steps"},
+# What a resume may change of the shared sections: run-time settings of training, the sampling
+# and evaluation defaults, where the images are read from and how many, and how long the pixel
+# generator trains. Every other key defines the saved networks' shapes, the method (its losses
+# and augmentation) or the data order and random state the checkpoints continue, so changing it
+# would make the checkpoints fit a config they were not trained with (or not load at all). A
+# method's own section says what of it may change in its `resumable` (key -> the stage whose
+# length it sets, or None).
+RESUMABLE: dict[str, dict[str, str | None]] = {
+    "train": dict.fromkeys(
+        (
+            "device",
+            "log_every",
+            "sample_every",
+            "checkpoint_every",
+            "on_divergence",
+            "rollback_lr_factor",
+            "max_rollbacks",
+            "channels_last",
+            "compile",
+            "threads",
+            "precision",
+        )
+    ),
+    "sample": dict.fromkeys(f.name for f in dataclasses.fields(Config().sample)),
+    "eval": dict.fromkeys(f.name for f in dataclasses.fields(Config().eval)),
+    "data": dict.fromkeys(("root", "limit")),
+    "diffusion": {"steps": DiffusionStage.name},
 }
 # Why some refused keys are refused, where the general reason would puzzle.
 REFUSED_BECAUSE = {
@@ -52,23 +55,32 @@ REFUSED_BECAUSE = {
     "seed": "the checkpoints continue this seed's data order and random state",
     "batch_size": "the checkpoints continue this batch size's data order",
 }
-# The stage whose length each `*.steps` key sets; the pixel generator trains last in every method.
-STEPS_STAGE = {"stage1": "stage1", "diffusion": "diffusion"}
-LAST_STAGE = "diffusion"
+# Every method trains the pixel generator last: only its length may grow once it has finished.
+LAST_STAGE = DiffusionStage.name
 
 
 def check_resume(saved: Config, config: Config, run: Run) -> None:
     """Refuse a resumed `config` that differs from the run's `saved` one in a key a resume may
     not change (see RESUMABLE), or that shortens a stage below the steps it has trained, or
     lengthens a finished stage that later parts were built from; the message names the key."""
-    for section in dataclasses.fields(Config):
-        old, new = getattr(saved, section.name), getattr(config, section.name)
+    if config.train.method != saved.train.method:
+        raise ConfigError(
+            f"train.method: a resumed run keeps {saved.train.method!r} (it defines the run's "
+            f"networks, method or data); start a new run to use {config.train.method!r}"
+        )
+    resumable = dict(RESUMABLE)
+    if saved.method is not None:
+        resumable[saved.train.method] = type(saved.method).resumable
+    new_sections = config.sections()
+    for name, old in saved.sections().items():
+        new = new_sections[name]
         for item in dataclasses.fields(old):
             before, after = getattr(old, item.name), getattr(new, item.name)
             if before == after:
                 continue
-            key = f"{section.name}.{item.name}"
-            if item.name not in RESUMABLE.get(section.name, set()):
+            key = f"{name}.{item.name}"
+            allowed = resumable.get(name, {})
+            if item.name not in allowed:
                 reason = REFUSED_BECAUSE.get(
                     item.name, "it defines the run's networks, method or data"
                 )
@@ -76,8 +88,9 @@ def check_resume(saved: Config, config: Config, run: Run) -> None:
                     f"{key}: a resumed run keeps {before!r} ({reason}); start a new run to "
                     f"use {after!r}"
                 )
-            if item.name == "steps" and section.name in STEPS_STAGE:
-                _check_new_length(key, before, after, run, STEPS_STAGE[section.name])
+            stage = allowed[item.name]
+            if stage is not None:
+                _check_new_length(key, before, after, run, stage)
 
 
 def _check_new_length(key: str, before: int, after: int, run: Run, stage: str) -> None:
@@ -140,7 +153,7 @@ def train_run(
         config.diffusion,
         unet,
         parts.condition,
-        parts.sampler,
+        None if parts.sampler is None else parts.sampler.sample,
         device,
         preview_steps=config.sample.steps,
     )

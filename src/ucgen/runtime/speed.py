@@ -28,7 +28,7 @@ The fourth trades float precision for speed (mixed precision):
   CPU, `channels_last` leaves networks that hold a GroupNorm in NCHW (`_nhwc_pays`); the others
   (stage 1's encoder and discriminator) gain from NHWC (bench/bench_training_results.md).
   Sampling has its own key
-  (`sample.precision`, `ucgen.sampling.pipeline.generate`).
+  (`sample.precision`, `ucgen.diffusion.pipeline.generate`).
 
 Which networks a stage trains is its `networks()`; EMA copies are not compiled (they run only
 for previews and saving, where compile time would not pay back).

@@ -21,7 +21,7 @@ import torch
 
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.checkpoint import load_state, save_state
-from ucgen.training.stage import TrainingStage
+from ucgen.runtime.stage import TrainingStage
 
 STEP_DIR = re.compile(r"^step-(\d{7})$")
 KEEP = 2  # complete checkpoints kept per stage

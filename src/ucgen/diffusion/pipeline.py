@@ -8,25 +8,22 @@ number of processes.
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+
 import torch
 
 from ucgen.config.schema import Precision
-from ucgen.methods.parts import Condition
+from ucgen.diffusion.edm import EDM, Denoiser
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
-from ucgen.sampling.edm import EDM, Denoiser
-from ucgen.training.speed import precision_scope
+from ucgen.runtime.seeds import image_generator
+from ucgen.runtime.speed import precision_scope
 
 
 def image_noise(seed: int, indices: range, shape: tuple[int, int, int]) -> torch.Tensor:
     """Standard normal noise (len(indices), C, H, W) on the CPU; row j depends only on
     (seed, indices[j]): each image has its own generator seeded by mixing the pair."""
-    rows = []
-    for i in indices:
-        mixed = np.random.SeedSequence([seed, i]).generate_state(2, np.uint32)
-        g = torch.Generator().manual_seed(int(mixed[0]) << 32 | int(mixed[1]))
-        rows.append(torch.randn(shape, generator=g))
-    return torch.stack(rows)
+    return torch.stack([torch.randn(shape, generator=image_generator(seed, i)) for i in indices])
 
 
 def guided_denoiser(
@@ -135,6 +132,19 @@ def generate(
     return torch.cat(out)
 
 
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
+    has no steps or guidance). guidance_*: classifier-free guidance scales (1 = none);
+    strength: with start images, how much of them to redraw, in (0, 1]."""
+
+    steps: int = 18
+    guidance_coarse: float = 1.0
+    guidance_fine: float = 1.0
+    batch_size: int = 256
+    strength: float = 1.0
+
+
 class DiffusionGenerator:
     """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
 
@@ -152,24 +162,20 @@ class DiffusionGenerator:
         condition: Condition | None,
         n: int,
         seed: int,
-        steps: int,
-        guidance_coarse: float,
-        guidance_fine: float,
-        batch_size: int,
+        settings: SamplerSettings,
         init: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         return generate(
             self.unet,
             condition,
             n,
             seed,
-            steps,
-            guidance_coarse,
-            guidance_fine,
-            batch_size,
+            settings.steps,
+            settings.guidance_coarse,
+            settings.guidance_fine,
+            settings.batch_size,
             self.edm,
             self.precision,
             init,
-            strength,
+            settings.strength,
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ucgen.methods.parts import Condition
+from ucgen.diffusion.edm import EDM
+from ucgen.diffusion.pipeline import generate, guided_denoiser, image_noise
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
-from ucgen.sampling.edm import EDM
-from ucgen.sampling.pipeline import generate, guided_denoiser, image_noise
 
 CONFIG = HMUNetConfig(
     in_channels=1, resolution=8, width=8, channel_mult=(1, 2), coarse_dim=3, fine_dim=4

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ucgen.sampling.edm import EDM
+from ucgen.diffusion.edm import EDM
 
 EDM0 = EDM()
 

@@ -5,6 +5,7 @@ made them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,17 +16,25 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
-from ucgen.methods import Parts, get_method
-from ucgen.methods.parts import Condition, PixelGenerator
+from ucgen.methods import get_method, load_saved_config
+from ucgen.methods.method import Parts
+from ucgen.methods.parts import PixelGenerator
+from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
-from ucgen.sampling.pipeline import DiffusionGenerator
-from ucgen.training import distributed as dist
-from ucgen.training.checkpoints import checkpoint_step, final_components, latest_checkpoint
-from ucgen.training.speed import set_threads
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import checkpoint_step, final_components, latest_checkpoint
+from ucgen.runtime.speed import set_threads
 
 PIXEL_STAGE = "diffusion"
+# Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
+# offsets stay below 2**64) and numpy's SeedSequence mixes into each image's noise.
+MAX_SEED = 2**63 - 1
+# Sampling holds every image as float32 (C, H, W) and then as uint8: 5 bytes a value. Beyond
+# this much the result itself does not fit a workstation's memory: draw fewer images per call.
+MAX_SAMPLE_BYTES = 16 * 2**30
 
 
 @dataclass
@@ -52,9 +61,9 @@ class TrainedModel:
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
         the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
-        `section.key=value` overrides of the run's config (e.g. "sample.prior=fitted")."""
+        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian")."""
         run = Run.open(path)
-        config = run.config()
+        config = load_saved_config(run.config_path)
         unfinished = _unfinished(run, config)
         for item in overrides:
             config = merge(config, parse_override(item)).check()
@@ -90,7 +99,12 @@ class TrainedModel:
 
     def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
         """n conditions from the method's sampler (None for an unconditional model)."""
-        _check_at_least("n", n, 1)
+        self.check_count(n)
+        check_seed(seed)
+        return self._draw(n, seed, code)
+
+    def _draw(self, n: int, seed: int, code: int | None) -> Condition | None:
+        """`conditions` without the checks of n and seed (for seeds derived from a checked one)."""
         if self.parts.sampler is None:
             if code is not None:
                 raise UcgenError("this model has no codes: it is unconditional")
@@ -116,22 +130,15 @@ class TrainedModel:
         steps = s.steps if steps is None else steps
         guidance = s.guidance if guidance is None else guidance
         guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
-        _check_at_least("n", n, 1)
-        _check_at_least("steps", steps, 1)
-        _check_at_least("guidance", guidance, 0)
-        _check_at_least("guidance_fine", guidance_fine, 0)
+        self.check_count(n)
+        check_seed(seed)
+        # The config's own bounds (steps in [1, 1000], finite scales >= 0), not a copy of them.
+        dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
+        settings = SamplerSettings(steps, guidance, guidance_fine, s.batch_size, strength)
         x = self.generator.render(
-            condition,
-            n,
-            seed,
-            steps=steps,
-            guidance_coarse=guidance,
-            guidance_fine=guidance_fine,
-            batch_size=s.batch_size,
-            init=None if init is None else to_model_range(init),
-            strength=strength,
+            condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )
         return to_uint8(x)
 
@@ -168,7 +175,9 @@ class TrainedModel:
         if not 0 <= direction < self.parts.fine_dim:
             raise UcgenError(f"direction must be in [0, {self.parts.fine_dim}), got {direction}")
         _check_at_least("length", length, 2)
-        spread = self.conditions(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
+        self.check_count(length, "length")
+        check_seed(seed)
+        spread = self._draw(1000, seed + 1, code).fine[:, direction].std()  # type: ignore
         base = self.conditions(1, seed, code)
         cond = Condition.cat([base] * length)  # type: ignore[list-item]
         cond.fine = cond.fine.clone()  # type: ignore[union-attr]
@@ -217,6 +226,20 @@ class TrainedModel:
         init = None if strength == 1 else np.repeat(image, n, axis=0)
         return self.render(cond, n, seed, init=init, strength=strength, **kw), cond
 
+    def check_count(self, n: int, name: str = "n") -> None:
+        """n images can be drawn in one call: n >= 1, and n images (float32 while sampling,
+        then uint8) fit in MAX_SAMPLE_BYTES; a UcgenError naming `name` otherwise."""
+        _check_at_least(name, n, 1)
+        c, h, w = self.image_shape
+        need = 5 * n * c * h * w
+        if need > MAX_SAMPLE_BYTES:
+            raise UcgenError(
+                f"{name} = {n} images of {c}x{h}x{w} need {need / 2**30:.1f} GiB of memory "
+                f"while sampling; at most {MAX_SAMPLE_BYTES // (5 * c * h * w)} images fit "
+                f"the limit of {MAX_SAMPLE_BYTES // 2**30} GiB per call: draw several sets "
+                "with different seeds"
+            )
+
     def check_code(self, code: int | None) -> None:
         if code is None:
             return
@@ -242,6 +265,13 @@ def _unfinished(run: Run, config: Config) -> str | None:
         f"{run.path} is an unfinished run: its training stopped {where}; resume it with "
         f"`ucgen train --resume {run.path}`"
     )
+
+
+def check_seed(seed: int, name: str = "seed") -> None:
+    """A seed is an integer in [0, MAX_SEED], or a UcgenError naming `name`: negative or
+    larger seeds cannot seed the per-image noise generators."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UcgenError(f"{name} must be in [0, {MAX_SEED}] (2**63 - 1), got {seed}")
 
 
 def _check_at_least(name: str, value: float, minimum: float) -> None:

@@ -17,12 +17,16 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 
 from ucgen.errors import ConfigError
+
+T = TypeVar("T")
 
 
 def init_from_env(device: torch.device) -> None:
@@ -160,3 +164,17 @@ def finish() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def fit_once(marker: Path, fit: Callable[[], None], load: Callable[[], T]) -> T:
+    """What `load()` gives once rank 0 has run `fit()`, which saves a result whose last file
+    written is `marker`; where `marker` exists already (a resumed run) nothing is fitted again.
+    Every rank loads the saved bytes, so all use the same result and rank 0's is its saved
+    form. Checks that can fail belong before the call, on every rank: a rank that raised
+    alone would leave the others waiting."""
+    barrier()  # every rank looks before rank 0 may write, so all take one branch
+    if not Path(marker).is_file():
+        if is_main():
+            fit()
+        barrier()
+    return load()

@@ -1,1 +1,0 @@
-"""Sampling pipelines: conditions in, images out (no training, no weights of their own)."""
