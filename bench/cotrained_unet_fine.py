@@ -4,11 +4,13 @@ diffusion-autoencoder pair), scored by the same metrics as `ucgen eval` (`evalua
     PYTHONPATH=src python bench/cotrained_unet_fine.py runs/fe
 
 The question it answers: when the HM-UNet trained afterwards on F(x) ignores the fine vector,
-is F's information unusable, or does a UNet co-trained with F use it? The auxiliary UNet
-(flat schedule, no condition dropout) is read from the stage's last training state; its fine
-input is F(x) itself. Conditions come from the run's fitted prior (per-code Gaussian of F(x)
-through the fine basis, unwhitened), traversals move one per-code PCA direction of F(x), and
-the test images' own condition is (their code, F(x)).
+is F's information unusable, or does a UNet co-trained with F use it? The auxiliary UNet (the
+run's diffusion architecture, no condition dropout; `--schedule flat` for runs whose fine
+stage trained a flat one, as it did before its UNet took the diffusion section's schedule) is
+read from the stage's last training state; its fine input is F(x) itself. Conditions come
+from the run's fitted prior (per-code Gaussian of F(x) through the fine basis, unwhitened),
+traversals move one per-code PCA direction of F(x), and the test images' own condition is
+(their code, F(x)).
 """
 
 from __future__ import annotations
@@ -35,12 +37,11 @@ class CoTrained:
     """A `FineModel` over the auxiliary UNet: coefficients (the fitted prior's) are mapped to
     F's space through the basis before the UNet sees them."""
 
-    def __init__(self, model: TrainedModel, steps: int) -> None:
+    def __init__(self, model: TrainedModel, steps: int, schedule: str | None = None) -> None:
         cfg, s1 = model.config, model.config.method
         c, r, _ = model.image_shape
-        unet = HMUNet(
-            replace(unet_config(cfg.diffusion, c, r, s1.bits, s1.fine_dim), fine_schedule="flat")
-        )
+        unet_cfg = unet_config(cfg.diffusion, c, r, s1.bits, s1.fine_dim)
+        unet = HMUNet(replace(unet_cfg, fine_schedule=schedule or unet_cfg.fine_schedule))
         state = torch.load(
             latest_checkpoint(model.run.checkpoints / "fine-encoder") / "state.pt",
             weights_only=True,
@@ -74,6 +75,7 @@ class CoTrained:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+")
+    parser.add_argument("--schedule", choices=["progressive", "flat"], default=None)
     args = parser.parse_args()
     for path in args.runs:
         model = TrainedModel.load(path)
@@ -82,7 +84,7 @@ def main() -> None:
         test, reference = load_real_and_reference(
             cfg.data.source, res, cfg.eval, root=cfg.data.root, verbose=False
         )
-        co = CoTrained(model, cfg.sample.steps)
+        co = CoTrained(model, cfg.sample.steps, args.schedule)
         codes = model.encode(test.images).code.numpy()  # type: ignore[union-attr]
         report = evaluate_fine(
             co,

@@ -4,7 +4,8 @@ A fine vector is only useful if it says something about the image and the HM-UNe
 The stage-1 encoder's fine head guarantees neither (it learns to read back the GAN
 generator's input, on a trunk frozen for the bit-codes). This stage trains a fine encoder F
 (`ucgen.models.fine_encoder`) jointly with an auxiliary UNet on the EDM loss, the UNet given
-the image's frozen stage-1 bit-code and F(x) at every level: the diffusion-autoencoder recipe
+the image's frozen stage-1 bit-code and F(x) as the HM-UNet will be (the diffusion section's
+architecture and fine schedule): the diffusion-autoencoder recipe
 (Preechakul et al. 2022), with the code as a second input so that F encodes what the code does
 not. A small weight on mean(F(x)^2) keeps the vectors at unit scale. The auxiliary UNet is
 thrown away; the fine basis is then fitted on F(x) and the HM-UNet trained on those vectors.
@@ -38,7 +39,7 @@ class FineEncoderStage:
     """TrainingStage of F and the auxiliary UNet (Adam on EDM loss + FINE_PENALTY * mean z^2).
 
     coarse: the frozen stage-1 encoder (its bits are the UNet's coarse condition).
-    unet: the auxiliary UNet's architecture (coarse_dim = bits, fine_dim = D, flat schedule).
+    unet: the auxiliary UNet's architecture (coarse_dim = bits, fine_dim = D).
     """
 
     name = "fine-encoder"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -119,10 +118,7 @@ class CoFiUCGen:
         coarse = load_component(
             Encoder, Stage1NetConfig, final_components(checkpoints, Stage1.name) / "encoder"
         )
-        unet = replace(
-            unet_config(config.diffusion, channels, resolution, options.bits, options.fine_dim),
-            fine_schedule="flat",
-        )
+        unet = unet_config(config.diffusion, channels, resolution, options.bits, options.fine_dim)
         return FineEncoderStage(
             options.fine_encoder_steps,
             config.diffusion.batch_size,
