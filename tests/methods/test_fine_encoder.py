@@ -6,13 +6,26 @@ import torch
 
 from tests.cli.tiny_runs import train_tiny
 from ucgen.app.trained import TrainedModel
+from ucgen.config.schema import DiffusionConfig
 from ucgen.data.sources.shapes import make_shapes
 from ucgen.diffusion.edm import EDM
+from ucgen.diffusion.pipeline import SamplerSettings
 from ucgen.methods.cofi.bitcodes import signs
 from ucgen.methods.cofi.fine_stage import FineEncoderStage
+from ucgen.models.condition import Condition
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
-from ucgen.models.hm_unet import HMUNetConfig
+from ucgen.models.hm_unet import HMUNet, HMUNetConfig
 from ucgen.models.stage1 import Encoder, Stage1NetConfig
+from ucgen.training.diffusion_stage import DiffusionStage
+
+
+def test_the_diffusion_stage_starts_from_given_weights():
+    cfg = HMUNetConfig(1, 8, width=8, channel_mult=(1, 2), coarse_dim=1, fine_dim=2)
+    start = HMUNet(cfg).state_dict()
+    stage = DiffusionStage(DiffusionConfig(width=8, channel_mult=(1, 2)), cfg, init=start)
+    for key, value in stage.model.state_dict().items():
+        torch.testing.assert_close(value, start[key])
+        torch.testing.assert_close(stage.ema.state_dict()[key], start[key])
 
 
 def test_fine_encoder_shapes():
@@ -56,6 +69,18 @@ def test_a_run_with_the_fine_encoder_encodes_fine_from_it(tmp_path):
     model = TrainedModel.load(run)
     encoder = model.parts.encoder
     assert encoder.fine is not None
+    # the HM-UNet sees F-space vectors: the generator maps the conditions' coefficients there
+    cond = model.conditions(3, seed=1)
+    settings = SamplerSettings(steps=2)
+    inner = model.generator.inner
+    z = encoder.basis.cpu().fine_vector(cond.fine, cond.code)
+    mapped = Condition(cond.coarse, z, cond.code)
+    torch.testing.assert_close(
+        model.generator.render(cond, 3, 0, settings), inner.render(mapped, 3, 0, settings)
+    )
+    assert not torch.allclose(
+        model.generator.render(cond, 3, 0, settings), inner.render(cond, 3, 0, settings)
+    )
     images, _ = model.sample(4, seed=0, steps=2)
     x = torch.as_tensor(images).permute(0, 3, 1, 2).float() / 127.5 - 1
     z_f = encoder.latents(x)[1]

@@ -20,7 +20,7 @@ from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
-from ucgen.methods.method import Parts
+from ucgen.methods.method import Parts, UNetInputGenerator
 from ucgen.methods.parts import PixelGenerator
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
@@ -82,14 +82,10 @@ class TrainedModel:
                 raise CheckpointError(unfinished + also)
             unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
-            return cls(
-                config,
-                parts,
-                DiffusionGenerator(unet, precision=config.sample.precision),
-                run,
-                dev,
-                shape,
-            )
+            pixel: PixelGenerator = DiffusionGenerator(unet, precision=config.sample.precision)
+            if parts.unet_input is not None:
+                pixel = UNetInputGenerator(pixel, parts.unet_input)
+            return cls(config, parts, pixel, run, dev, shape)
         if generator not in parts.generators:
             known = ", ".join([PIXEL_STAGE, *sorted(parts.generators)])
             raise UcgenError(f"this run has no generator '{generator}': it has {known}")

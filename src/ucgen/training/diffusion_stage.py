@@ -59,6 +59,7 @@ class DiffusionStage:
     condition_fn: (images (B, C, H, W) in [-1, 1], labels (B,) or None) -> Condition, or None
     for an unconditional UNet. It runs under no_grad (the encoder is frozen).
     preview_conditions(n, generator) -> n preview conditions (None: unconditional previews).
+    init: weights to start from instead of a fresh UNet's (loaded strictly).
     """
 
     name = "diffusion"
@@ -72,6 +73,7 @@ class DiffusionStage:
         device: torch.device | str = "cpu",
         preview_steps: int = 18,
         preview_count: int = 16,
+        init: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.config = config
         self.unet_config = unet
@@ -82,7 +84,10 @@ class DiffusionStage:
         self.preview_steps = preview_steps
         self.preview_count = preview_count
         self.edm = EDM()
-        self.model = HMUNet(unet).to(device)
+        self.model = HMUNet(unet)
+        if init is not None:
+            load_into(self.model, init, "the HM-UNet's initial weights")
+        self.model.to(device)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
         self.step = 0

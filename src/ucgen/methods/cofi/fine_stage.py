@@ -8,7 +8,9 @@ the image's frozen stage-1 bit-code and F(x) as the HM-UNet will be (the diffusi
 architecture and fine schedule): the diffusion-autoencoder recipe
 (Preechakul et al. 2022), with the code as a second input so that F encodes what the code does
 not. A small weight on mean(F(x)^2) keeps the vectors at unit scale. The auxiliary UNet is
-thrown away; the fine basis is then fitted on F(x) and the HM-UNet trained on those vectors.
+the HM-UNet's starting point: the fine basis is fitted on F(x), and the HM-UNet, started from
+the auxiliary UNet's weights, goes on training on F-space vectors (the basis maps a
+condition's coefficients there), with condition dropout and EMA.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import torch
 from ucgen.data import to_uint8
 from ucgen.diffusion.edm import EDM
 from ucgen.diffusion.pipeline import generate
-from ucgen.io.checkpoint import load_into, save_component
+from ucgen.errors import CheckpointError
+from ucgen.io.checkpoint import load_into, load_state, save_component
 from ucgen.methods.cofi.bitcodes import signs
 from ucgen.models.condition import Condition
 from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
 from ucgen.models.stage1 import Encoder
 from ucgen.runtime import distributed as dist
+from ucgen.runtime.checkpoints import latest_checkpoint
 
 FINE_PENALTY = 1e-2  # weight of mean(F(x)^2): keeps the bottleneck at unit scale
 ENCODER_FOLDER = "encoder"
@@ -107,6 +111,15 @@ class FineEncoderStage:
         load_into(self.encoder, state["encoder"], "fine-encoder training state (encoder)")
         load_into(self.unet, state["unet"], "fine-encoder training state (unet)")
         self.optimizer.load_state_dict(state["optimizer"])
+
+    @staticmethod
+    def trained_unet(stage_folder: Path) -> dict[str, torch.Tensor]:
+        """The auxiliary UNet's weights from the stage's last complete training state (the
+        HM-UNet's starting point)."""
+        latest = latest_checkpoint(stage_folder)
+        if latest is None:
+            raise CheckpointError(f"no complete fine-encoder checkpoint in {stage_folder}")
+        return load_state(latest / "state.pt")["stage"]["unet"]
 
     def save(self, folder: Path) -> None:
         """F as folder/encoder/{config.json, model.safetensors}."""

@@ -169,7 +169,7 @@ class CoFiUCGen:
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
-        return self._parts(config, encoder, folder, device)
+        return self._parts(config, encoder, checkpoints, device)
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         encoder = CoFiEncoder.load(checkpoints / PARTS_FOLDER)
@@ -178,15 +178,29 @@ class CoFiUCGen:
         encoder.gan_basis.to(device)
         if encoder.fine is not None:
             encoder.fine.to(device)
-        return self._parts(config, encoder, final_components(checkpoints, Stage1.name), device)
+        return self._parts(config, encoder, checkpoints, device)
 
     def _parts(
-        self, config: Config, encoder: CoFiEncoder, stage1: Path, device: torch.device
+        self, config: Config, encoder: CoFiEncoder, checkpoints: Path, device: torch.device
     ) -> Parts:
+        """The parts; with a fine encoder F, the HM-UNet takes F-space vectors (the basis maps
+        coefficients there) and starts from the UNet co-trained with F, which has learned to
+        use them (a fresh UNet trained on fixed vectors ignores them within a short budget:
+        bench/results/fine_control.md)."""
         basis = copy.deepcopy(encoder.basis).cpu()  # the prior draws on the CPU
         gan_basis = copy.deepcopy(encoder.gan_basis).cpu()
+        stage1 = final_components(checkpoints, Stage1.name)
         generator = load_component(Generator, Stage1NetConfig, stage1 / "generator").to(device)
         cfg = encoder.net.config
+        unet_input, unet_init = None, None
+        if encoder.fine is not None:
+
+            def unet_input(c: Condition) -> Condition:
+                """Basis coefficients -> F-space vectors, on the condition's device."""
+                z = basis.fine_vector(c.fine.cpu(), c.code.cpu())  # type: ignore[union-attr]
+                return Condition(c.coarse, z.to(c.fine.device), c.code)  # type: ignore[union-attr]
+
+            unet_init = FineEncoderStage.trained_unet(checkpoints / FineEncoderStage.name)
         return Parts(
             encoder=encoder,
             sampler=PRIORS[config.method.prior](basis),
@@ -197,4 +211,6 @@ class CoFiUCGen:
             code_bits=cfg.bits,
             image_shape=(cfg.channels, cfg.resolution, cfg.resolution),
             generators={"stage1": Stage1Renderer(generator, gan_basis)},
+            unet_input=unet_input,
+            unet_init=unet_init,
         )
