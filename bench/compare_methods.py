@@ -4,7 +4,16 @@
         --set diffusion.steps=3000 --out bench/results/digits.md
 
 Every method gets the same config (so the same UNet, the same diffusion steps and batch) and
-differs only in `train.method` (and each method's own section). Every pixel generator a method
+differs only in `train.method` (and each method's own section). A row may also be
+`LABEL=METHOD:SECTION.KEY=VALUE,...`, a method with training overrides of its own; a value
+`@LABEL` is the run folder of an earlier row (e.g. RCG's Table 9a on Fashion-MNIST, every row
+one UNet and one budget, the cluster-id row reusing the RCG row's encoder):
+
+    python bench/compare_methods.py --preset fmnist --methods uncond \
+        rcg-clusters=rcg:rcg.condition=clusters,rcg.encoder_from=@rcg cofi labels rcg ...
+
+(`rcg` must come before the row that names `@rcg`; bench/results/rcg-table9a.md has the
+command that was run.) Every pixel generator a method
 trains is evaluated (CoFi-UCGen's HM-UNet and its stage-1 GAN), with the run's own config and
 with each --variant whose section the run's config has (by default CoFi's Gaussian condition
 sampler). The markdown table names the machine and every setting. Run by hand; it takes as
@@ -41,6 +50,8 @@ COLUMNS = [
     ("NMI", ("clustering", "nmi")),
     ("purity", ("clustering", "purity")),
     ("bit recovery", ("bit_recovery",)),
+    ("cond. FD", ("condition_fd", "generated")),
+    ("cond. FD floor", ("condition_fd", "floor")),
     ("img/s", ("sampling", "images_per_second")),
 ]
 
@@ -68,6 +79,44 @@ def lookup(report: dict, path: tuple[str, ...]) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def parse_row(spec: str, done: dict[str, Path]) -> tuple[str, str, list[str]]:
+    """`METHOD` or `LABEL=METHOD:SECTION.KEY=VALUE,...` -> (label, method, overrides), with
+    each value `@LABEL` replaced by that earlier row's run folder."""
+    label, _, rest = spec.partition("=") if "=" in spec.split(":", 1)[0] else (spec, "", spec)
+    method, _, extra = rest.partition(":")
+    overrides = []
+    for item in filter(None, extra.split(",")):
+        key, _, value = item.partition("=")
+        if value.startswith("@"):
+            if value[1:] not in done:
+                raise SystemExit(f"{spec}: no earlier row {value[1:]!r} (rows: {list(done)})")
+            value = str(done[value[1:]])
+        overrides.append(f"{key}={value}")
+    return label, method, [*overrides, f"train.method={method}"]
+
+
+def write_table(args: argparse.Namespace, rows: list, config_dict: dict) -> None:
+    """The markdown table of the rows so far (rewritten after every row: a long benchmark
+    leaves what it has measured if it is stopped)."""
+    lines = [
+        f"# {args.preset}: {', '.join(args.methods)}",
+        "",
+        f"Machine: {machine()}.",
+        f"Command: `python {' '.join(sys.argv)}`.",
+        f"Evaluation: {rows[0][3]['samples']['images']} samples against the "
+        f"{rows[0][3]['data']['name']} test split, features: {rows[0][3]['features']['name']}. "
+        f"{rows[0][3]['features']['note']}",
+        "",
+        "| method | generator | train s | " + " | ".join(c for c, _ in COLUMNS) + " |",
+        "|---" * (3 + len(COLUMNS)) + "|",
+    ]
+    for method, name, seconds, report in rows:
+        cells = [lookup(report, path) for _, path in COLUMNS]
+        lines.append(f"| {method} | {name} | {seconds:.0f} | " + " | ".join(cells) + " |")
+    lines += ["", "Settings:", "", "```json", json.dumps(config_dict, indent=2), "```", ""]
+    atomic_write_text(args.out, "\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="digits")
@@ -90,12 +139,16 @@ def main() -> None:
 
     variants = [v.split(":", 1) for v in args.variants or ["gaussian prior:cofi.prior=gaussian"]]
     rows = []
-    for method in args.methods:
-        config = load_config(args.preset, overrides=[*args.overrides, f"train.method={method}"])
+    done: dict[str, Path] = {}
+    for spec in args.methods:
+        method, kind, own = parse_row(spec, done)
+        config = load_config(args.preset, overrides=[*args.overrides, *own])
         run = Run.create(f"{args.preset}-{method}", config, args.runs_dir)
+        done[method] = run.path
         started = time.perf_counter()
         train_run(config, run, progress=False)
         seconds = time.perf_counter() - started
+        print(f"{method} ({kind}): trained in {seconds:.0f} s", flush=True)
         generators = ["diffusion", *sorted(TrainedModel.load(run.path).parts.generators)]
         sections = to_dict(config)
         mine = [(label, o) for label, o in variants if o.split(".", 1)[0] in sections]
@@ -113,26 +166,8 @@ def main() -> None:
                 label = f"{name}, {label}"
                 rows.append((method, label, seconds, report))
                 fd = report["generation"]["fd"]
-                print(f"{method}/{label}: FD {fd:.3f} ({seconds:.0f} s training)")
-
-    config = load_config(args.preset, overrides=args.overrides)
-    lines = [
-        f"# {args.preset}: {', '.join(args.methods)}",
-        "",
-        f"Machine: {machine()}.",
-        f"Command: `python {' '.join(sys.argv)}`.",
-        f"Evaluation: {rows[0][3]['samples']['images']} samples against the "
-        f"{rows[0][3]['data']['name']} test split, features: {rows[0][3]['features']['name']}. "
-        f"{rows[0][3]['features']['note']}",
-        "",
-        "| method | generator | train s | " + " | ".join(c for c, _ in COLUMNS) + " |",
-        "|---" * (3 + len(COLUMNS)) + "|",
-    ]
-    for method, name, seconds, report in rows:
-        cells = [lookup(report, path) for _, path in COLUMNS]
-        lines.append(f"| {method} | {name} | {seconds:.0f} | " + " | ".join(cells) + " |")
-    lines += ["", "Settings:", "", "```json", json.dumps(to_dict(config), indent=2), "```", ""]
-    atomic_write_text(args.out, "\n".join(lines))
+                print(f"{method}/{label}: FD {fd:.3f} ({seconds:.0f} s training)", flush=True)
+        write_table(args, rows, to_dict(load_config(args.preset, overrides=args.overrides)))
     print(f"table written to {args.out}")
 
 

@@ -121,3 +121,24 @@ def test_bf16_sampling_is_fp32_sampling_up_to_rounding(unet: HMUNet) -> None:
     diff = (half - full).abs()
     # bf16 keeps ~3 significant digits of F: measured mean 0.006, max 0.07 (range [-1, 1])
     assert 0 < diff.mean() < 0.02 and diff.max() < 0.2
+
+
+def test_linear_guidance_ramps_from_unguided_to_guided() -> None:
+    """RCG's ramp: at sigma_max the guided denoiser is the plain conditional one, at sigma_min
+    it is the constant-scale guided one."""
+
+    def unet(x, c_noise, coarse, fine, keep_coarse=None, keep_fine=None):
+        keep = torch.ones(len(x)) if keep_coarse is None else keep_coarse
+        return x * 0 + (keep * coarse[:, 0])[:, None, None, None]
+
+    edm = EDM()
+    cond = Condition(coarse=torch.ones(2, 1))
+    x = torch.randn(2, 1, 4, 4)
+    plain = guided_denoiser(unet, cond, 1.0, 1.0, edm)
+    constant = guided_denoiser(unet, cond, 3.0, 3.0, edm)
+    ramp = guided_denoiser(unet, cond, 3.0, 3.0, edm, schedule="linear")
+    for sigma, expected in ((edm.sigma_max, plain), (edm.sigma_min, constant)):
+        s = torch.full((2,), sigma)
+        torch.testing.assert_close(ramp(x, s), expected(x, s))
+    middle = torch.full((2,), 1.0)
+    assert not torch.allclose(ramp(x, middle), constant(x, middle))

@@ -15,6 +15,7 @@ from ucgen.data import ImageDataset, load_dataset
 from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
+from ucgen.methods.method import Method
 from ucgen.models.condition import Condition
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, latest_checkpoint
@@ -118,10 +119,16 @@ def load_training_data(config: Config, split: str = "train") -> ImageDataset:
 
 
 def train_run(
-    config: Config, run: Run, progress: bool = True, data: ImageDataset | None = None
+    config: Config,
+    run: Run,
+    progress: bool = True,
+    data: ImageDataset | None = None,
+    method: Method | None = None,
 ) -> None:
     """Train (or resume) every stage of `config.train.method` in `run`, on `data` when given
     (it must be `load_training_data(config)`), else on the configured data loaded here.
+    `method`: an instance of that method built in Python (e.g. `RCG(encoder=net)` with a
+    network of one's own) instead of the registry's default one.
 
     Stages already finished in the run are loaded, not retrained, so the same call resumes a
     killed run from its last complete checkpoint.
@@ -132,7 +139,7 @@ def train_run(
     torch.manual_seed(config.train.seed)
     if data is None:
         data = load_training_data(config)
-    method = get_method(config.train.method)
+    method = method or get_method(config.train.method)
     settings = LoopSettings(
         seed=config.train.seed,
         log_every=config.train.log_every,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ucgen.app.driver import load_training_data
 from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset
 from ucgen.evaluation import semantic
@@ -24,9 +25,12 @@ from ucgen.evaluation.evaluate import (
 )
 from ucgen.evaluation.features import make_features
 from ucgen.evaluation.fine import evaluate_fine, format_fine
+from ucgen.evaluation.generation import fd_features
 from ucgen.evaluation.samples import validate_samples
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
+
+CONDITION_FD_IMAGES = 10_000  # training images whose conditions are the condition FD's target
 
 
 def evaluate_run(
@@ -61,9 +65,10 @@ def evaluate_run(
     fine = None if cond is None or cond.fine is None else cond.fine.numpy()
     samples = validate_samples(images, codes, fine)
 
-    real_codes = None
+    real_codes, real_cond = None, None
     if model.parts.encoder is not None:
-        real_codes = model.encode(real.images).code.numpy()  # type: ignore[union-attr]
+        real_cond = model.encode(real.images)
+        real_codes = None if real_cond.code is None else real_cond.code.numpy()
     report = evaluate_samples(
         samples,
         real,
@@ -104,8 +109,26 @@ def evaluate_run(
             seed,
             known,
         )
+    if model.parts.continuous and cond is not None and real_cond is not None:
+        report["condition_fd"] = condition_fd(model, cond.coarse, real_cond.coarse)
     atomic_write_text(out, report_to_json(report))
     return report
+
+
+def condition_fd(model: TrainedModel, drawn: Any, test: Any) -> dict[str, Any]:
+    """How well the condition sampler matches the encoder (RCG's rep-FD): the Frechet distance
+    of the drawn conditions (N, D) to the conditions of the training images, beside the floor,
+    that of the test images' conditions (M, D) to the same training ones."""
+    data = load_training_data(model.config)
+    data = data.subset(slice(0, min(len(data), CONDITION_FD_IMAGES)))
+    train = model.encode(data.images).coarse.numpy()  # type: ignore[union-attr]
+    return {
+        "generated": fd_features(drawn.numpy(), train),
+        "floor": fd_features(test.numpy(), train),
+        "drawn": len(drawn),
+        "test": len(test),
+        "train": len(train),
+    }
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -115,6 +138,9 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"bit recovery   {report['bit_recovery']:.4f}")
     if "fine_control" in report:
         print("\n".join(format_fine(report["fine_control"])))
+    if "condition_fd" in report:
+        c = report["condition_fd"]
+        print(f"condition FD   {c['generated']:.4f} (floor, test conditions: {c['floor']:.4f})")
     print(
         f"sampling       {report['sampling']['images_per_second']} images/s "
         f"({report['sampling']['steps']} steps)"

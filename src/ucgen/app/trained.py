@@ -20,7 +20,7 @@ from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
-from ucgen.methods.method import Parts, UNetInputGenerator
+from ucgen.methods.method import Method, Parts, UNetInputGenerator
 from ucgen.methods.parts import PixelGenerator
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
@@ -58,10 +58,13 @@ class TrainedModel:
         device: str = "auto",
         generator: str = PIXEL_STAGE,
         overrides: Sequence[str] = (),
+        method: Method | None = None,
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
         the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
-        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian")."""
+        `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian").
+        `method`: the instance the run was trained with, where it was built in Python
+        (`train_run(..., method=RCG(encoder=net))`), else the registry's."""
         run = Run.open(path)
         config = load_saved_config(run.config_path)
         unfinished = _unfinished(run, config)
@@ -70,7 +73,8 @@ class TrainedModel:
         set_threads(config.train.threads)
         dev = dist.local_device(device)
         try:
-            parts = get_method(config.train.method).load_parts(config, run.checkpoints, dev)
+            method = method or get_method(config.train.method)
+            parts = method.load_parts(config, run.checkpoints, dev)
         except CheckpointError:
             if unfinished is None:
                 raise
@@ -132,7 +136,9 @@ class TrainedModel:
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
-        settings = SamplerSettings(steps, guidance, guidance_fine, s.batch_size, strength)
+        settings = SamplerSettings(
+            steps, guidance, guidance_fine, s.batch_size, strength, s.guidance_schedule
+        )
         x = self.generator.render(
             condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )
@@ -221,6 +227,39 @@ class TrainedModel:
             cond = self.conditions(n, seed, code)  # type: ignore[assignment]
         init = None if strength == 1 else np.repeat(image, n, axis=0)
         return self.render(cond, n, seed, init=init, strength=strength, **kw), cond
+
+    def interpolate(
+        self,
+        first: np.ndarray,
+        second: np.ndarray,
+        length: int = 8,
+        seed: int = 0,
+        **kw: float | int | None,
+    ) -> tuple[np.ndarray, Condition]:
+        """A strip of `length` images whose conditions move in a straight line from the
+        condition of real image `first` to that of `second` (each (1, H, W, C) uint8), with one
+        noise for all, so only the condition changes. Needs a method whose encoder gives
+        continuous conditions (`Parts.continuous`, e.g. RCG's representations); the strip's
+        conditions carry no codes."""
+        if not self.parts.continuous:
+            raise UcgenError(
+                "this model's conditions are not continuous vectors (discrete codes, or none): "
+                "there is nothing between two of them to interpolate (RCG's are continuous)"
+            )
+        _check_at_least("length", length, 2)
+        self.check_count(length, "length")
+        check_seed(seed)
+        a, b = self.encode(first), self.encode(second)
+        t = torch.linspace(0, 1, length)[:, None]
+
+        def line(x: torch.Tensor | None, y: torch.Tensor | None) -> torch.Tensor | None:
+            return None if x is None or y is None else (1 - t) * x + t * y
+
+        cond = Condition(line(a.coarse, b.coarse), line(a.fine, b.fine))
+        strip = [
+            self.render(cond.slice(slice(i, i + 1)), 1, seed=seed, **kw) for i in range(length)
+        ]
+        return np.concatenate(strip), cond
 
     def check_count(self, n: int, name: str = "n") -> None:
         """n images can be drawn in one call: n >= 1, and n images (float32 while sampling,

@@ -1,4 +1,5 @@
-"""`ucgen sample | traverse | flip | vary`: pictures (and sample files) from a trained run."""
+"""`ucgen sample | traverse | flip | vary | interpolate`: pictures (and sample files) from a
+trained run."""
 
 from __future__ import annotations
 
@@ -163,6 +164,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_vary)
 
+    p = sub.add_parser(
+        "interpolate",
+        help="a strip between two real images' conditions",
+        description="Encode two real images and generate a strip whose conditions move in a "
+        "straight line from the first's to the second's, with the same noise throughout. For "
+        "methods whose conditions are continuous (RCG's representations); the grid shows the "
+        "first image, the strip, then the second image.",
+    )
+    _common(p, "interpolate-A-B.png")
+    p.add_argument(
+        "--image",
+        dest="images",
+        action="append",
+        required=True,
+        type=Path,
+        help="PNG or JPEG image; give exactly two",
+    )
+    p.add_argument("--length", type=int, default=8, help="images in the strip (default: 8)")
+    p.set_defaults(func=run_interpolate)
+
 
 def _load(args: argparse.Namespace):
     from ucgen.io.runs import Run
@@ -283,4 +304,19 @@ def run_vary(args: argparse.Namespace) -> int:
     )
     code = "" if cond.code is None else f" (code {int(cond.code[0])})"
     _write_grid([image, images], png, f"variations{code}")
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    if len(args.images) != 2:
+        raise UcgenError(f"interpolate takes exactly two --image, got {len(args.images)}")
+    from ucgen.data.sources.folder import read_image
+
+    model = _load(args)
+    first, second = args.images
+    png = _png(args, model, f"interpolate-{first.stem}-{second.stem}")
+    c, h, _ = model.image_shape
+    a, b = read_image(first, c, h), read_image(second, c, h)
+    strip, _ = model.interpolate(a, b, length=args.length, seed=args.seed, **_kw(args))
+    _write_grid([a, strip, b], png, "interpolation", ncols=args.length + 2)
     return 0

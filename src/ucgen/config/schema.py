@@ -19,6 +19,7 @@ OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 Precision = Literal["fp32", "bf16"]
+GuidanceSchedule = Literal["constant", "linear"]
 # Seeds feed numpy's SeedSequence and torch generators (the loop's data order seeds one with
 # seed * 1_000_003 + epoch, which must stay below 2**64): unsigned 32-bit values fit them all.
 SEED_LIMIT = 2**32
@@ -119,6 +120,9 @@ class SampleConfig:
     steps: int = 18
     guidance: float = 1.0  # classifier-free guidance scale of the coarse condition; 1 = none
     guidance_fine: float = 1.0  # guidance scale of the fine condition (CoFi); 1 = none
+    # "linear": RCG's ramp, each scale w applied as 1 + (w - 1) p over the steps, p from 0 at
+    # the first (noisiest) step to 1 at the last (ucgen.diffusion.pipeline.guided_denoiser).
+    guidance_schedule: GuidanceSchedule = "constant"
     batch_size: int = 256
     # UNet evaluations in bfloat16 autocast (NCHW), the Heun integration in float32; images
     # differ from fp32 sampling by bf16 rounding (ucgen.runtime.speed, bench/bench_sampling.py).

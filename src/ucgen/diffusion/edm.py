@@ -7,8 +7,11 @@ noise distribution and loss weighting (eq. 8, Table 1), and the deterministic 2n
 sampler (Algorithm 1). `EDM` holds numbers only, no weights (diffusers' scheduler/model split):
 the network is passed in as a function.
 
-Images are (B, C, H, W) in [-1, 1]; with sigma_data = 0.5 that is the data scale EDM assumes.
-Noise levels `sigma` are (B,) tensors (or scalars broadcast to (B,)).
+Shapes, stated once: a data batch is (B, ...) of any rank, and every per-sample factor is
+broadcast over its trailing dimensions. Images are (B, C, H, W) in [-1, 1], for which
+sigma_data = 0.5 is the data scale EDM assumes; RCG's representations are (B, D), standardised
+per sample, for which `EDM(sigma_data=1.0)`. Noise levels `sigma` are (B,) tensors (or scalars
+broadcast to (B,)).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from dataclasses import dataclass
 
 import torch
 
-# A raw network F(c_in * x, c_noise) -> (B, C, H, W); conditioning is bound by the caller.
+# A raw network F(c_in * x, c_noise) -> x's shape (B, ...); conditioning is bound by the caller.
 RawNet = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# A denoiser D(x, sigma) -> estimate of the clean image, (B, C, H, W).
+# A denoiser D(x, sigma) -> estimate of the clean data, x's shape (B, ...).
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -50,16 +53,25 @@ class EDM:
         sigmas = (hi + frac * (lo - hi)) ** self.rho
         return torch.cat([sigmas, torch.zeros(1, dtype=torch.float64)])
 
+    def progress(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """How far along the eq.-5 schedule a noise level lies: 0 at sigma_max, 1 at sigma_min
+        (linear in sigma^(1/rho), so step i of N sits at i / (N - 1)); clamped to [0, 1].
+        What RCG's guidance ramp is linear in."""
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
+        return ((hi - s ** (1 / self.rho)) / (hi - lo)).clamp(0, 1)
+
     def preconditioning(
-        self, sigma: torch.Tensor
+        self, sigma: torch.Tensor, ndim: int = 4
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(c_skip, c_out, c_in, c_noise) of Table 1 for sigma (B,); the first three as (B,1,1,1).
+        """(c_skip, c_out, c_in, c_noise) of Table 1 for sigma (B,); the first three shaped
+        (B, 1, ..., 1) with `ndim` dimensions, to broadcast over a (B, ...) batch of that rank.
 
         c_skip = sd^2 / (s^2 + sd^2), c_out = s sd / sqrt(s^2 + sd^2),
         c_in = 1 / sqrt(s^2 + sd^2), c_noise = ln(s) / 4.
         """
         sd2 = self.sigma_data**2
-        s = sigma.reshape(-1, 1, 1, 1)
+        s = sigma.reshape(-1, *[1] * (ndim - 1))
         denom = s**2 + sd2
         c_skip = sd2 / denom
         c_out = s * self.sigma_data / denom.sqrt()
@@ -68,8 +80,8 @@ class EDM:
         return c_skip, c_out, c_in, c_noise
 
     def denoise(self, net: RawNet, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """D(x; sigma) = c_skip x + c_out F(c_in x; c_noise), eq. 7. x: (B, C, H, W), sigma (B,)."""
-        c_skip, c_out, c_in, c_noise = self.preconditioning(sigma)
+        """D(x; sigma) = c_skip x + c_out F(c_in x; c_noise), eq. 7. x: (B, ...), sigma (B,)."""
+        c_skip, c_out, c_in, c_noise = self.preconditioning(sigma, x.ndim)
         f = net((c_in * x).to(x.dtype), c_noise.to(x.dtype))
         return (c_skip * x + c_out * f.to(c_out.dtype)).to(x.dtype)
 
@@ -96,14 +108,14 @@ class EDM:
     ) -> torch.Tensor:
         """Per-image EDM loss, eq. 8: lambda(sigma) ||D(y + n; sigma) - y||^2, mean over pixels.
 
-        images: (B, C, H, W) in [-1, 1]; returns (B,). `generator` (on the images' device)
-        fixes sigma and the noise (evaluation); None uses the global RNG (training, resumable
-        through its saved state).
+        images: (B, ...) data, e.g. (B, C, H, W) in [-1, 1]; returns (B,). `generator` (on
+        the images' device) fixes sigma and the noise (evaluation); None uses the global RNG
+        (training, resumable through its saved state).
         """
         b = images.shape[0]
         sigma = self.training_sigma(b, images.device, generator)
         noise = torch.randn(images.shape, generator=generator, device=images.device)
-        x = images + noise * sigma.reshape(-1, 1, 1, 1)
+        x = images + noise * sigma.reshape(-1, *[1] * (images.ndim - 1))
         denoised = self.denoise(net, x, sigma)
         err = (denoised - images).square().flatten(1).mean(1)
         return self.loss_weight(sigma) * err
@@ -118,12 +130,12 @@ class EDM:
     ) -> torch.Tensor:
         """Deterministic sampling, Algorithm 1 (Heun's 2nd-order method on the PF-ODE eq. 4).
 
-        noise: (B, C, H, W) standard normal; x_0 = sigma_0 * noise. Each step is an Euler step
-        followed by a trapezoidal correction, except the last step to sigma = 0, which is
-        Euler only (Algorithm 1, line 6): 2 * steps - 1 denoiser evaluations in all.
-        Returns the clean estimate (B, C, H, W), not clipped.
+        noise: (B, ...) standard normal, the data's shape; x_0 = sigma_0 * noise. Each step is
+        an Euler step followed by a trapezoidal correction, except the last step to sigma = 0,
+        which is Euler only (Algorithm 1, line 6): 2 * steps - 1 denoiser evaluations in all.
+        Returns the clean estimate, shaped as noise, not clipped.
 
-        With `init` (B, C, H, W), SDEdit (Meng et al. 2022): only the last
+        With `init` (shaped as noise), SDEdit (Meng et al. 2022): only the last
         max(1, round(strength * steps)) levels of the schedule are integrated, from
         init + sigma * noise at the first of them, so the result keeps what that much noise
         leaves of init (the layout at strength ~0.5) and redraws the rest.

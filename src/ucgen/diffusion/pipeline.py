@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ucgen.config.schema import Precision
+from ucgen.config.schema import GuidanceSchedule, Precision
 from ucgen.diffusion.edm import EDM, Denoiser
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
@@ -32,6 +32,7 @@ def guided_denoiser(
     guidance_coarse: float = 1.0,
     guidance_fine: float = 1.0,
     edm: EDM | None = None,
+    schedule: GuidanceSchedule = "constant",
 ) -> Denoiser:
     """D(x, sigma) for a batch with classifier-free guidance, coarse and fine scales separate.
 
@@ -40,6 +41,9 @@ def guided_denoiser(
     predictions with a non-zero weight are computed, in one batched forward pass: scales
     (1, 1) (or no condition) is a single plain conditional pass; without fine, D_cf = D_c.
     condition: length B matching x, or None for unconditional.
+    schedule "linear" (RCG's guidance ramp): each scale w is used as 1 + (w - 1) p, p the
+    noise level's progress along the sampling schedule (`EDM.progress`: 0 at sigma_max, 1 at
+    sigma_min), so early steps, which fix the layout, are unguided and the last fully guided.
     """
     edm = edm or EDM()
     coarse = None if condition is None else condition.coarse
@@ -55,6 +59,13 @@ def guided_denoiser(
             "full": guidance_fine,
         }
     variants = [(k, w) for k, w in weights.items() if w != 0]
+
+    def weight_at(key: str, target: float, sigma: torch.Tensor) -> float:
+        """A variant's weight at this noise level: the target, or its ramp from (0, 0, 1)."""
+        if schedule == "constant":
+            return target
+        p = float(edm.progress(sigma[0]))
+        return p * target + (1 - p) * (key == "full")
 
     def denoise(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -76,7 +87,10 @@ def guided_denoiser(
             )
 
         out = edm.denoise(net, x.repeat(n, 1, 1, 1), sigma.repeat(n)).chunk(n)
-        return sum((w * d for (_, w), d in zip(variants, out, strict=True)), torch.zeros_like(x))
+        return sum(
+            (weight_at(k, w, sigma) * d for (k, w), d in zip(variants, out, strict=True)),
+            torch.zeros_like(x),
+        )
 
     return denoise
 
@@ -95,6 +109,7 @@ def generate(
     precision: Precision = "fp32",
     init: torch.Tensor | None = None,
     strength: float = 1.0,
+    guidance_schedule: GuidanceSchedule = "constant",
 ) -> torch.Tensor:
     """Generate n images (N, C, H, W) in [-1, 1] (CPU float32) with Heun's sampler.
 
@@ -105,7 +120,8 @@ def generate(
     under bfloat16 autocast, the Heun integration stays float32 (`EDM.denoise` casts F's
     output back), so images differ from fp32 sampling by bf16 rounding of F only.
     init: (n, C, H, W) images in [-1, 1] to start from instead of pure noise, redrawn as much
-    as `strength` says (`EDM.heun_sample`).
+    as `strength` says (`EDM.heun_sample`). guidance_schedule: constant scales, or RCG's
+    linear ramp over the steps (`guided_denoiser`).
     """
     if condition is not None and len(condition) != n:
         raise ValueError(f"condition has {len(condition)} rows for n = {n} images")
@@ -123,7 +139,9 @@ def generate(
         cond = None if condition is None else condition.slice(slice(idx.start, idx.stop))
         if cond is not None:
             cond = cond.to(param.device)
-        denoiser = guided_denoiser(unet, cond, guidance_coarse, guidance_fine, edm)
+        denoiser = guided_denoiser(
+            unet, cond, guidance_coarse, guidance_fine, edm, guidance_schedule
+        )
         noise = image_noise(seed, idx, shape).to(param.device)
         start_from = None if init is None else init[idx.start : idx.stop].to(param.device)
         with precision_scope(precision, param.device):
@@ -136,19 +154,26 @@ def generate(
 class SamplerSettings:
     """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
     has no steps or guidance). guidance_*: classifier-free guidance scales (1 = none);
-    strength: with start images, how much of them to redraw, in (0, 1]."""
+    strength: with start images, how much of them to redraw, in (0, 1]; guidance_schedule:
+    constant scales or RCG's linear ramp over the steps (`guided_denoiser`)."""
 
     steps: int = 18
     guidance_coarse: float = 1.0
     guidance_fine: float = 1.0
     batch_size: int = 256
     strength: float = 1.0
+    guidance_schedule: GuidanceSchedule = "constant"
 
 
 class DiffusionGenerator:
     """The HM-UNet with the EDM Heun sampler as a `PixelGenerator`."""
 
-    def __init__(self, unet: HMUNet, edm: EDM | None = None, precision: Precision = "fp32") -> None:
+    def __init__(
+        self,
+        unet: HMUNet,
+        edm: EDM | None = None,
+        precision: Precision = "fp32",
+    ) -> None:
         if precision == "bf16":
             # bf16 convolutions pay on CPU only in NCHW: GroupNorm's bf16 NHWC kernel is ~20x
             # slower (bench/bench_training_results.md); HMUNet is built NHWC.
@@ -178,4 +203,5 @@ class DiffusionGenerator:
             self.precision,
             init,
             settings.strength,
+            settings.guidance_schedule,
         )

@@ -42,6 +42,8 @@ class Parts:
     alike; None: the HM-UNet takes the conditions as they are.
     unet_init: weights the HM-UNet starts training from (CoFi: the UNet co-trained with the
     fine encoder), or None for a fresh one.
+    continuous: the encoder's conditions are continuous vectors (RCG's representations), so
+    that a point between two images' conditions is a condition too (interpolation).
     """
 
     encoder: SemanticEncoder | None
@@ -55,6 +57,7 @@ class Parts:
     generators: dict[str, PixelGenerator] = field(default_factory=dict)
     unet_input: Callable[[Condition], Condition] | None = None
     unet_init: dict[str, torch.Tensor] | None = None
+    continuous: bool = False
 
 
 class UNetInputGenerator:

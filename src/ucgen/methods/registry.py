@@ -14,6 +14,7 @@ from ucgen.config import Config, MethodOptions, build, read_file
 from ucgen.config import load_config as _load_config
 from ucgen.errors import ConfigError
 from ucgen.methods.cofi.config import CoFiConfig
+from ucgen.methods.rcg.config import RCGConfig
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,6 +33,7 @@ class Registered:
 
 REGISTRY = (
     Registered("cofi", CoFiConfig, "ucgen.methods.cofi.method:CoFiUCGen"),
+    Registered("rcg", RCGConfig, "ucgen.methods.rcg.method:RCG"),
     Registered("uncond", None, "ucgen.methods.baselines:UnconditionalMethod"),
     Registered("labels", None, "ucgen.methods.baselines:LabelOracleMethod"),
 )

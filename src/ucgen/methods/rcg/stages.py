@@ -1,0 +1,194 @@
+"""RCG's two semantic stages, as `TrainingStage`s of the one training loop.
+
+`RepEncoderStage`: the self-supervised encoder, SimCLR-style: two augmented views of every
+image, InfoNCE over the batch (`ucgen.models.rep_encoder.info_nce`) on the standardised
+projector outputs (the representation RCG conditions on). Under torchrun each rank contrasts
+its own shard (negatives are local), and gradients are averaged as everywhere.
+
+`RDMStage`: the representation diffusion model, EDM's loss on the frozen encoder's
+representations of each batch (RCG computes them on the fly too), with an EMA copy for sampling.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ucgen.data import to_uint8
+from ucgen.diffusion.edm import EDM
+from ucgen.io.checkpoint import load_into, save_component
+from ucgen.methods.cofi.losses import augment
+from ucgen.methods.rcg.config import RCGConfig
+from ucgen.models.rdm import RDM, RDMConfig
+from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, info_nce
+from ucgen.runtime import distributed as dist
+from ucgen.runtime.ema import ema_decay, update_ema
+from ucgen.runtime.seeds import image_generator
+
+# Representations are standardised per sample: unit scale, so EDM's sigma_data is 1.
+REP_EDM = EDM(sigma_data=1.0)
+REP_NOISE_STREAM = 3  # per-row random stream of a representation's starting noise
+
+
+def two_views(options: RCGConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two independent augmentations of a batch (B, C, H, W) in [-1, 1] (global RNG)."""
+
+    def view() -> torch.Tensor:
+        return augment(
+            x,
+            options.aug_shift,
+            options.aug_flip,
+            options.aug_color,
+            zoom=options.aug_zoom,
+            intensity=options.aug_intensity,
+            rotate=options.aug_rotate,
+        )
+
+    return view(), view()
+
+
+class RepEncoderStage:
+    """Trains `RepEncoder` with InfoNCE between two views; saves it as component "encoder"."""
+
+    name = "rep-encoder"
+
+    def __init__(
+        self, options: RCGConfig, channels: int, resolution: int, device: torch.device | str
+    ) -> None:
+        self.options = options
+        self.batch_size = options.encoder_batch
+        self.total_steps = options.encoder_steps
+        self.device = torch.device(device)
+        self.config = RepEncoderConfig(
+            channels, resolution, options.encoder_width, options.encoder_hidden, options.rep_dim
+        )
+        self.model = RepEncoder(self.config).to(self.device)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=options.encoder_lr, fused=True
+        )
+        self._views: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
+        """One Adam step on InfoNCE of two views of images (B, C, H, W); labels ignored.
+        view_accuracy: the share of views whose most similar other view is their twin."""
+        self.model.train()
+        a, b = two_views(self.options, images.to(self.device))
+        z = self.model.represent(torch.cat([a, b]))
+        loss, accuracy = info_nce(*z.chunk(2), self.options.temperature)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        dist.sync_gradients(self.model.parameters())
+        self.optimizer.step()
+        self._views = (a[:8].detach(), b[:8].detach())
+        return {"infonce": loss.item(), "view_accuracy": accuracy}
+
+    def networks(self) -> list[torch.nn.Module]:
+        return [self.model]
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_into(self.model, state["model"], "rep-encoder training state")
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def save(self, folder: Path) -> None:
+        save_component(self.model, self.config, Path(folder) / "encoder")
+
+    def preview(self, generator: torch.Generator) -> np.ndarray:
+        """The last batch's first views above their twins: (2n, H, W, C) uint8."""
+        if self._views is None:
+            c, h = self.config.channels, self.config.resolution
+            return np.zeros((1, h, h, c), np.uint8)
+        return to_uint8(torch.cat(self._views).float())
+
+
+def sample_representations(
+    rdm: RDM, n: int, seed: int, steps: int, offset: int = 0
+) -> torch.Tensor:
+    """n representations (n, D) on the CPU from the RDM with EDM's Heun sampler; row j starts
+    from noise that depends only on (seed, offset + j)."""
+    device = next(rdm.parameters()).device
+    d = rdm.config.dim
+    noise = torch.stack(
+        [
+            torch.randn(d, generator=image_generator(seed, offset + j, REP_NOISE_STREAM))
+            for j in range(n)
+        ]
+    ).to(device)
+    with torch.inference_mode():
+        out = REP_EDM.heun_sample(lambda x, s: REP_EDM.denoise(rdm, x, s), noise, steps)
+    return out.float().cpu()
+
+
+class RDMStage:
+    """Trains the RDM on representations of each batch by a frozen encoder; saves the EMA
+    RDM as component "rdm"."""
+
+    name = "rdm"
+
+    def __init__(self, options: RCGConfig, encoder: RepEncoder, device: torch.device | str) -> None:
+        self.options = options
+        self.batch_size = options.rdm_batch
+        self.total_steps = options.rdm_steps
+        self.encoder = encoder.eval().requires_grad_(False)
+        self.config = RDMConfig(encoder.config.dim, options.rdm_width, options.rdm_blocks)
+        self.model = RDM(self.config).to(device)
+        self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=options.rdm_lr, fused=True)
+        self.step = 0
+
+    def train_step(
+        self, images: torch.Tensor, labels: torch.Tensor | None, step: int
+    ) -> dict[str, float]:
+        """One Adam step on EDM's loss (eq. 8) of the batch's representations (B, D)."""
+        self.model.train()
+        with torch.no_grad():
+            r = self.encoder.represent(images)
+        loss = REP_EDM.loss(self.model, r).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        dist.sync_gradients(self.model.parameters())
+        self.optimizer.step()
+        self.step = step + 1
+        update_ema(self.ema, self.model, ema_decay(self.step, self.options.rdm_ema))
+        return {"loss": loss.item()}
+
+    def networks(self) -> list[torch.nn.Module]:
+        return [self.model]
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_into(self.model, state["model"], "rdm training state (model)")
+        load_into(self.ema, state["ema"], "rdm training state (ema)")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+
+    def save(self, folder: Path) -> None:
+        save_component(self.ema, self.config, Path(folder) / "rdm")
+
+    def preview(self, generator: torch.Generator) -> np.ndarray:
+        """16 EMA samples as one grey picture, a row each (1, 16, D, 1) uint8, values -3..3
+        mapped to 0..255 (a representation is standardised per sample)."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        r = sample_representations(self.ema.eval(), 16, seed, self.options.rdm_sample_steps)
+        return ((r.clamp(-3, 3) + 3) / 6 * 255).round().to(torch.uint8).numpy()[None, ..., None]
