@@ -17,6 +17,7 @@ import torch
 from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset, to_model_range
 from ucgen.diffusion.edm import EDM
+from ucgen.models.condition import Condition
 
 SIGMAS = (0.5, 1.5, 5.0)
 
@@ -41,13 +42,18 @@ def main() -> None:
         for code in cond.code.unique():  # type: ignore[union-attr]
             idx = (cond.code == code).nonzero().flatten()
             other[idx] = idx[torch.randperm(len(idx), generator=g)]
-        unet = model.generator.unet  # type: ignore[attr-defined]
+        # The UNet itself, and conditions as it takes them (F-space vectors for a run with a
+        # fine encoder: `Parts.unet_input`).
+        pixel = model.generator
+        unet = getattr(pixel, "inner", pixel).unet  # type: ignore[attr-defined]
+        to_unet = model.parts.unet_input or (lambda c: c)
         fines = {
             "own": cond.fine,
             "another image's of the code": cond.fine[other],  # type: ignore[index]
             "zero": torch.zeros_like(cond.fine),  # type: ignore[arg-type]
         }
-        for name, fine in fines.items():
+        for name, coefficients in fines.items():
+            fine = to_unet(Condition(cond.coarse, coefficients, cond.code)).fine
             errors = []
             for sigma in SIGMAS:
                 noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
