@@ -35,7 +35,7 @@ import torch
 from ucgen.app.run_eval import evaluate_run
 from ucgen.app.trained import TrainedModel
 from ucgen.config.schema import Solver
-from ucgen.diffusion.edm import EDM, nfe
+from ucgen.diffusion.edm import nfe
 
 DEFAULT = ["heun:18", "heun:12", "heun:8", "heun:6", "heun:4"] + [
     f"dpmpp2m:{n}" for n in (4, 6, 8, 10, 12)
@@ -61,20 +61,21 @@ def name(candidate: Candidate) -> str:
 
 
 def with_sampler(model: TrainedModel, base_rho: float, candidate: Candidate) -> None:
-    """Point the model's sample.* config (what evaluate_run and render read) and its
-    generator's noise levels at a candidate, as `TrainedModel.load` would build them."""
+    """Point the model's sample.* config (what evaluate_run and render read) at a candidate."""
     solver, steps, rho = candidate
     rho = base_rho if rho is None else rho
     sample = dataclasses.replace(model.config.sample, solver=solver, steps=steps, rho=rho)
     sample.check()
     model.config = dataclasses.replace(model.config, sample=sample)
-    model.generator.edm = EDM(rho=rho)  # type: ignore[attr-defined]
 
 
 def unet_rows_per_image(model: TrainedModel, n: int) -> float:
     """UNet rows evaluated per image in one render of n images (forward-hook count)."""
     rows = []
-    hook = model.generator.unet.register_forward_hook(  # type: ignore[attr-defined]
+    generator = model.generator
+    while hasattr(generator, "inner"):  # UNetInputGenerator wraps the DiffusionGenerator
+        generator = generator.inner
+    hook = generator.unet.register_forward_hook(  # type: ignore[attr-defined]
         lambda _m, args, _o: rows.append(args[0].shape[0])
     )
     model.sample(n, seed=0)

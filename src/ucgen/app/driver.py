@@ -6,6 +6,7 @@ This is what `ucgen train` runs. It knows methods only through the `Method` inte
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 
@@ -15,6 +16,7 @@ from ucgen.errors import ConfigError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method
 from ucgen.methods.method import Method
+from ucgen.models.condition import Condition
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, latest_checkpoint
 from ucgen.runtime.speed import SpeedSettings, set_threads
@@ -156,15 +158,29 @@ def train_run(
     parts = method.fit_parts(config, data, run.checkpoints, device)
     c, h, _ = data.shape
     unet = unet_config(config.diffusion, c, h, parts.coarse_dim, parts.fine_dim)
+    condition, preview = parts.condition, None if parts.sampler is None else parts.sampler.sample
+    if parts.unet_input is not None:
+        condition = _mapped(condition, parts.unet_input)
+        preview = _mapped(preview, parts.unet_input)
     pixel = DiffusionStage(
         config.diffusion,
         unet,
-        parts.condition,
-        None if parts.sampler is None else parts.sampler.sample,
+        condition,
+        preview,
         device,
         preview_steps=config.sample.steps,
         preview_solver=config.sample.solver,
         preview_rho=config.sample.rho,
+        init=parts.unet_init,
     )
     train_stage(pixel, data, run, settings, device)
     dist.barrier()
+
+
+def _mapped(
+    fn: Callable[..., Condition] | None, unet_input: Callable[[Condition], Condition]
+) -> Callable[..., Condition] | None:
+    """fn's conditions passed through `Parts.unet_input` (None stays None)."""
+    if fn is None:
+        return None
+    return lambda *args: unet_input(fn(*args))

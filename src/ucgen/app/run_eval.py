@@ -2,7 +2,7 @@
 
 Draws samples from the run's prior, encodes the real test images with the run's semantic
 encoder (for clustering metrics and semantic consistency), re-encodes generated images (bit
-recovery) and scores fine-basis traversals (class retention); everything else is
+recovery) and scores fine control (`ucgen.evaluation.fine`); everything else is
 `evaluate_samples`. Labels are read here and nowhere in training.
 """
 
@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ucgen.app.driver import load_training_data
 from ucgen.app.trained import TrainedModel
+from ucgen.data import load_dataset
 from ucgen.diffusion.edm import nfe
 from ucgen.evaluation import semantic
 from ucgen.evaluation.evaluate import (
@@ -26,15 +25,12 @@ from ucgen.evaluation.evaluate import (
     report_to_json,
 )
 from ucgen.evaluation.features import make_features
+from ucgen.evaluation.fine import evaluate_fine, format_fine
 from ucgen.evaluation.generation import fd_features
-from ucgen.evaluation.reference import Reference
 from ucgen.evaluation.samples import validate_samples
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
 
-TRAVERSAL_CODES = 4  # codes, directions and strip length scored for fine control
-TRAVERSAL_DIRECTIONS = 3
-TRAVERSAL_LENGTH = 7
 CONDITION_FD_IMAGES = 10_000  # training images whose conditions are the condition FD's target
 
 
@@ -100,8 +96,23 @@ def evaluate_run(
     if model.parts.encoder is not None and model.parts.code_bits and codes is not None:
         recovered = model.encode(images).code.numpy()  # type: ignore[union-attr]
         report["bit_recovery"] = semantic.bit_recovery(codes, recovered, model.parts.code_bits)
-    if model.parts.fine_dim and model.parts.num_codes:
-        report["fine_control"] = fine_control(model, reference, seed)
+    if model.parts.fine_dim and model.parts.num_codes and real_codes is not None:
+        known = None
+        if real.factors:
+            train = load_dataset(
+                config.data.source, split="train", resolution=resolution, root=config.data.root
+            )
+            known = (train.images, train.factors, real.factors)
+        report["fine_control"] = evaluate_fine(
+            model,
+            reference,
+            real.images,
+            real.labels,  # type: ignore[arg-type]
+            real_codes,
+            model.parts.fine_dim,
+            seed,
+            known,
+        )
     if model.parts.continuous and cond is not None and real_cond is not None:
         report["condition_fd"] = condition_fd(model, cond.coarse, real_cond.coarse)
     atomic_write_text(out, report_to_json(report))
@@ -124,34 +135,13 @@ def condition_fd(model: TrainedModel, drawn: Any, test: Any) -> dict[str, Any]:
     }
 
 
-def fine_control(model: TrainedModel, reference: Reference, seed: int) -> dict[str, Any]:
-    """Class retention and feature change along fine-basis traversals of a few codes."""
-    strips = []
-    for code in range(min(TRAVERSAL_CODES, model.parts.num_codes)):
-        for direction in range(min(TRAVERSAL_DIRECTIONS, model.parts.fine_dim)):
-            images, _ = model.traverse(code, direction, length=TRAVERSAL_LENGTH, seed=seed)
-            strips.append(images)
-    flat = np.concatenate(strips)
-    classes = reference.predict(flat).reshape(len(strips), TRAVERSAL_LENGTH)
-    feats = reference.features(flat).reshape(len(strips), TRAVERSAL_LENGTH, -1)
-    return {
-        "strips": len(strips),
-        "class_retention": semantic.class_retention(classes),
-        "feature_change": semantic.feature_change(feats),
-    }
-
-
 def print_report(report: dict[str, Any]) -> None:
     """The headline table, with the run-level figures `evaluate_samples` does not make."""
     print(format_report(report))
     if "bit_recovery" in report:
         print(f"bit recovery   {report['bit_recovery']:.4f}")
     if "fine_control" in report:
-        retention = report["fine_control"]["class_retention"]["value"]
-        print(
-            f"fine control   class retention {retention:.4f} over "
-            f"{report['fine_control']['strips']} traversals"
-        )
+        print("\n".join(format_fine(report["fine_control"])))
     if "condition_fd" in report:
         c = report["condition_fd"]
         print(f"condition FD   {c['generated']:.4f} (floor, test conditions: {c['floor']:.4f})")

@@ -16,12 +16,11 @@ import torch
 from ucgen.config import Config, merge
 from ucgen.config.loading import parse_override
 from ucgen.data import to_model_range, to_uint8
-from ucgen.diffusion.edm import EDM
 from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings
 from ucgen.errors import CheckpointError, UcgenError
 from ucgen.io.runs import Run
 from ucgen.methods import get_method, load_saved_config
-from ucgen.methods.method import Method, Parts
+from ucgen.methods.method import Method, Parts, UNetInputGenerator
 from ucgen.methods.parts import PixelGenerator
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import load_unet
@@ -87,16 +86,10 @@ class TrainedModel:
                 raise CheckpointError(unfinished + also)
             unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
-            return cls(
-                config,
-                parts,
-                DiffusionGenerator(
-                    unet, EDM(rho=config.sample.rho), precision=config.sample.precision
-                ),
-                run,
-                dev,
-                shape,
-            )
+            pixel: PixelGenerator = DiffusionGenerator(unet, precision=config.sample.precision)
+            if parts.unet_input is not None:
+                pixel = UNetInputGenerator(pixel, parts.unet_input)
+            return cls(config, parts, pixel, run, dev, shape)
         if generator not in parts.generators:
             known = ", ".join([PIXEL_STAGE, *sorted(parts.generators)])
             raise UcgenError(f"this run has no generator '{generator}': it has {known}")
@@ -144,7 +137,14 @@ class TrainedModel:
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
         settings = SamplerSettings(
-            steps, guidance, guidance_fine, s.batch_size, strength, s.guidance_schedule, s.solver
+            steps,
+            guidance,
+            guidance_fine,
+            s.batch_size,
+            strength,
+            s.guidance_schedule,
+            s.solver,
+            s.rho,
         )
         x = self.generator.render(
             condition, n, seed, settings, init=None if init is None else to_model_range(init)

@@ -61,6 +61,37 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
     )
 
 
+def _out(p: argparse.ArgumentParser, order: str = "") -> None:
+    p.add_argument(
+        "--out",
+        default=None,
+        type=Path,
+        metavar="FILE.npz",
+        help="also write the images with their codes and fine vectors to this .npz (the "
+        "sample exchange format `ucgen eval --samples` scores)" + (f": {order}" if order else ""),
+    )
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """--out, if given, is a writable .npz path (checked before any sampling)."""
+    from ucgen.io.outputs import check_output
+
+    if args.out is not None:
+        check_output(args.out, (".npz",), "a samples file")
+
+
+def _write_samples(path: Path | None, images, cond) -> None:
+    """The images (N, H, W, C) uint8 and the Condition they were made from as a samples
+    .npz, if asked for."""
+    if path is None:
+        return
+    from ucgen.evaluation.samples import save_samples
+
+    codes = None if cond is None or cond.code is None else cond.code.numpy()
+    fine = None if cond is None or cond.fine is None else cond.fine.numpy()
+    _done(save_samples(path, images, codes, fine), "samples")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
@@ -78,13 +109,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(5 bytes a pixel value: 4.4 million 16x16 RGB images, 280 000 at 64x64)",
     )
     p.add_argument("--code", type=int, default=None, help="generate only this code")
-    p.add_argument(
-        "--out",
-        default=None,
-        type=Path,
-        metavar="FILE.npz",
-        help="also write the samples (images, codes, fine) to this .npz",
-    )
+    _out(p)
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser(
@@ -101,6 +126,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--length", type=int, default=8, help="images per strip (default: 8)")
     p.add_argument("--rows", type=int, default=4, help="strips, one per seed (default: 4)")
+    _out(p, "the strips' images row by row")
     p.set_defaults(func=run_traverse)
 
     p = sub.add_parser(
@@ -113,6 +139,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code", type=int, required=True, help="the code to start from")
     p.add_argument("--bit", type=int, required=True, help="which bit to flip (0 = lowest)")
     p.add_argument("--n", type=int, default=8, help="images per row (default: 8)")
+    _out(p, "the N images, then the N flipped ones")
     p.set_defaults(func=run_flip)
 
     p = sub.add_parser(
@@ -201,20 +228,12 @@ def _png(args: argparse.Namespace, model, name: str) -> Path:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from ucgen.io.outputs import check_output
-
-    if args.out is not None:
-        check_output(args.out, (".npz",), "a samples file")
+    _check_out(args)
     model = _load(args)
     png = _png(args, model, "sample" if args.code is None else f"sample-c{args.code}")
     images, cond = model.sample(args.n, seed=args.seed, code=args.code, **_kw(args))
     _write_grid([images], png, "grid")
-    if args.out is not None:
-        from ucgen.evaluation.samples import save_samples
-
-        codes = None if cond is None or cond.code is None else cond.code.numpy()
-        fine = None if cond is None or cond.fine is None else cond.fine.numpy()
-        _done(save_samples(args.out, images, codes, fine), "samples")
+    _write_samples(args.out, images, cond)
     return 0
 
 
@@ -226,24 +245,45 @@ def run_traverse(args: argparse.Namespace) -> int:
     # Row r is drawn with seed + r: the last row's seed must be a seed too.
     check_seed(args.seed)
     check_seed(args.seed + args.rows - 1, "--seed + --rows - 1")
+    _check_out(args)
     model = _load(args)
     model.check_count(args.rows * args.length, "--rows x --length")
     png = _png(args, model, f"traverse-c{args.code}-d{args.direction}")
     rows = [
         model.traverse(
             args.code, args.direction, length=args.length, seed=args.seed + r, **_kw(args)
-        )[0]
+        )
         for r in range(args.rows)
     ]
-    _write_grid(rows, png, "strip", ncols=args.length)
+    _write_grid([strip for strip, _ in rows], png, "strip", ncols=args.length)
+    if args.out is not None:
+        import numpy as np
+
+        from ucgen.models.condition import Condition
+
+        images = np.concatenate([strip for strip, _ in rows])
+        _write_samples(args.out, images, Condition.cat([cond for _, cond in rows]))
     return 0
 
 
 def run_flip(args: argparse.Namespace) -> int:
+    _check_out(args)
     model = _load(args)
     png = _png(args, model, f"flip-c{args.code}-b{args.bit}")
     before, after = model.flip(args.code, args.bit, n=args.n, seed=args.seed, **_kw(args))
     _write_grid([before, after], png, "flip", ncols=args.n)
+    if args.out is not None:
+        import numpy as np
+        import torch
+
+        from ucgen.models.condition import Condition
+
+        # The conditions TrainedModel.flip drew (same call, same seed), then the same fine
+        # vectors under the flipped code.
+        cond = model.conditions(args.n, args.seed, args.code)
+        flipped = cond.code ^ (1 << args.bit)  # type: ignore[operator]
+        both = Condition(None, cond.fine.repeat(2, 1), torch.cat([cond.code, flipped]))  # type: ignore[union-attr, list-item]
+        _write_samples(args.out, np.concatenate([before, after]), both)
     return 0
 
 

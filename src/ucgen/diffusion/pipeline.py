@@ -8,7 +8,7 @@ number of processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -155,7 +155,8 @@ def generate(
 @dataclass(frozen=True)
 class SamplerSettings:
     """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
-    has no steps or guidance). solver: the ODE solver over `steps` noise levels (`EDM.sample`);
+    has no steps or guidance). solver: the ODE solver over `steps` noise levels (`EDM.sample`),
+    placed by eq. 5 with `rho`;
     guidance_*: classifier-free guidance scales (1 = none); strength: with start images, how
     much of them to redraw, in (0, 1]; guidance_schedule: constant scales or RCG's linear ramp
     over the steps (`guided_denoiser`)."""
@@ -167,6 +168,7 @@ class SamplerSettings:
     strength: float = 1.0
     guidance_schedule: GuidanceSchedule = "constant"
     solver: Solver = "heun"
+    rho: float = 7.0
 
 
 class DiffusionGenerator:
@@ -203,7 +205,7 @@ class DiffusionGenerator:
             settings.guidance_coarse,
             settings.guidance_fine,
             settings.batch_size,
-            self.edm,
+            replace(self.edm, rho=settings.rho),
             self.precision,
             init,
             settings.strength,

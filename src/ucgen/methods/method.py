@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -37,6 +37,11 @@ class Parts:
     image_shape: (C, H, W) the encoder expects, where there is an encoder.
     generators: pixel generators the method trains besides the HM-UNet (CoFi-UCGen's stage-1
     GAN generator: the baseline the diffusion stage must beat), by name.
+    unet_input: maps a Condition as the parts give it (CoFi: fine basis coefficients) to what
+    the HM-UNet takes (CoFi with a fine encoder: F-space vectors), for training and sampling
+    alike; None: the HM-UNet takes the conditions as they are.
+    unet_init: weights the HM-UNet starts training from (CoFi: the UNet co-trained with the
+    fine encoder), or None for a fresh one.
     continuous: the encoder's conditions are continuous vectors (RCG's representations), so
     that a point between two images' conditions is a condition too (interpolation).
     """
@@ -50,7 +55,29 @@ class Parts:
     code_bits: int = 0
     image_shape: tuple[int, int, int] | None = None
     generators: dict[str, PixelGenerator] = field(default_factory=dict)
+    unet_input: Callable[[Condition], Condition] | None = None
+    unet_init: dict[str, torch.Tensor] | None = None
     continuous: bool = False
+
+
+class UNetInputGenerator:
+    """A pixel generator whose conditions pass through `Parts.unet_input` before it sees them
+    (what the HM-UNet was trained on), so callers keep the parts' conditions."""
+
+    def __init__(self, inner: PixelGenerator, unet_input: Callable[[Condition], Condition]) -> None:
+        self.inner = inner
+        self.unet_input = unet_input
+
+    def render(
+        self,
+        condition: Condition | None,
+        n: int,
+        seed: int,
+        settings: Any,
+        init: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        mapped = None if condition is None else self.unet_input(condition)
+        return self.inner.render(mapped, n, seed, settings, init)
 
 
 class Method(Protocol):

@@ -59,6 +59,7 @@ class DiffusionStage:
     condition_fn: (images (B, C, H, W) in [-1, 1], labels (B,) or None) -> Condition, or None
     for an unconditional UNet. It runs under no_grad (the encoder is frozen).
     preview_conditions(n, generator) -> n preview conditions (None: unconditional previews).
+    init: weights to start from instead of a fresh UNet's (loaded strictly).
     """
 
     name = "diffusion"
@@ -74,6 +75,7 @@ class DiffusionStage:
         preview_count: int = 16,
         preview_solver: Solver = "heun",
         preview_rho: float = 7.0,
+        init: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.config = config
         self.unet_config = unet
@@ -86,7 +88,10 @@ class DiffusionStage:
         self.preview_edm = EDM(rho=preview_rho)
         self.preview_count = preview_count
         self.edm = EDM()
-        self.model = HMUNet(unet).to(device)
+        self.model = HMUNet(unet)
+        if init is not None:
+            load_into(self.model, init, "the HM-UNet's initial weights")
+        self.model.to(device)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
         self.step = 0

@@ -7,6 +7,13 @@ the typical look of the code and coefficient k moves along the code's k-th most 
 direction. The encoder and the Gaussian prior use the same projection, so both give
 coefficients on the same scale. The basis is complete (D directions), so z_f is recovered
 exactly as mu_code + U_code c.
+
+With `whiten`, each coefficient is further divided by its direction's standard deviation in
+the code, so the training images' coefficients have unit variance in every direction. Why:
+the HM-UNet reads the coefficients through linear projections trained by Adam, whose steps do
+not grow with a small input, so a direction of standard deviation s moves its output s times
+slower than a unit one, and unwhitened PCA coefficients span orders of magnitude against the
+bit-code's +-1 (bench/results/fine_control.md).
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from ucgen.methods.cofi.bitcodes import bit_ids
 @dataclass
 class BasisConfig:
     """bits: K (2**K codes); fine_dim: D; min_count: codes with fewer training images than
-    this use the global basis (a PCA of D dimensions from a handful of points is noise)."""
+    this use the global basis (a PCA of D dimensions from a handful of points is noise);
+    whiten: coefficients in units of each direction's standard deviation (module docstring)."""
 
     bits: int = 4
     fine_dim: int = 16
     min_count: int = 32
+    whiten: bool = False
 
 
 class FineBasis(nn.Module):
@@ -63,14 +72,30 @@ class FineBasis(nn.Module):
             self.mean[code], self.basis[code], self.variance[code] = mean, basis, var
         return self
 
+    def coefficient_std(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B,) codes -> (B, D) standard deviations of the training images' coefficients
+        (ones when whitened)."""
+        std = self.variance[codes].sqrt()
+        return torch.ones_like(std) if self.config.whiten else std
+
+    def _scale(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, D) what whitening divides by: the directions' standard deviations (floored at
+        1e-6 of the code's largest, so a direction without variance stays finite), or ones."""
+        std = self.variance[codes].sqrt()
+        if not self.config.whiten:
+            return torch.ones_like(std)
+        return std.clamp_min(1e-6 * std.max(dim=1, keepdim=True).values.clamp_min(1e-12))
+
     def coefficients(self, z_f: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """z_f (B, D), codes (B,) int64 -> (B, D) coefficients U_code^T (z_f - mu_code)."""
+        """z_f (B, D), codes (B,) int64 -> (B, D) coefficients U_code^T (z_f - mu_code)
+        (divided by the directions' standard deviations when whitened)."""
         centred = z_f - self.mean[codes]
-        return torch.einsum("bdk,bd->bk", self.basis[codes], centred)
+        return torch.einsum("bdk,bd->bk", self.basis[codes], centred) / self._scale(codes)
 
     def fine_vector(self, coeff: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Inverse of `coefficients`: (B, D) coefficients -> z_f = mu_code + U_code c."""
-        return self.mean[codes] + torch.einsum("bdk,bk->bd", self.basis[codes], coeff)
+        c = coeff * self._scale(codes)
+        return self.mean[codes] + torch.einsum("bdk,bk->bd", self.basis[codes], c)
 
 
 def _pca(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

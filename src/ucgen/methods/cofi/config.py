@@ -53,6 +53,13 @@ class CoFiConfig:
     aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
     aug_rotate: float = 0.0  # augmentation: random rotation by up to this many degrees
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
+    # Fine vectors from a separate fine encoder trained this many steps through the diffusion
+    # loss with the bit-codes fixed (ucgen.methods.cofi.fine_stage), instead of the stage-1
+    # encoder's fine head (0). Its UNet has the diffusion section's size and batch.
+    fine_encoder_steps: int = 0
+    # The HM-UNet's fine coefficients in units of each direction's spread in its code
+    # (ucgen.methods.cofi.basis), instead of the raw PCA coefficients.
+    whiten_fine: bool = False
     # The condition sampler: "fitted" (codes and fine coefficients as the training images'
     # encodings have them: the HM-UNet's training conditions) or "gaussian" (the design's
     # N(0, I), every code equally likely: the stage-1 GAN's; bench/results/fmnist-10k.md).
@@ -72,6 +79,11 @@ class CoFiConfig:
         for key in (*weights, "w_teacher"):
             value = getattr(self, key)
             require(value >= 0, f"cofi.{key}", f"must be >= 0, got {value}")
+        require(
+            self.fine_encoder_steps >= 0,
+            "cofi.fine_encoder_steps",
+            f"must be >= 0, got {self.fine_encoder_steps}",
+        )
         require(
             any(getattr(self, key) > 0 for key in weights),
             "cofi.w_*",

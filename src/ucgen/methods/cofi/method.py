@@ -26,6 +26,7 @@ from ucgen.io.checkpoint import CONFIG_NAME, load_component, save_component
 from ucgen.methods.cofi.basis import FineBasis
 from ucgen.methods.cofi.config import CoFiConfig
 from ucgen.methods.cofi.encoder import CoFiEncoder, fit_encoder
+from ucgen.methods.cofi.fine_stage import ENCODER_FOLDER, FineEncoderStage
 from ucgen.methods.cofi.prior import FittedPrior, GaussianPrior
 from ucgen.methods.cofi.stage import Stage1
 from ucgen.methods.cofi.teacher import (
@@ -36,11 +37,13 @@ from ucgen.methods.cofi.teacher import (
 )
 from ucgen.methods.method import Parts
 from ucgen.models.condition import Condition
+from ucgen.models.fine_encoder import FineEncoderConfig, FineEncoderNet
 from ucgen.models.stage1 import Encoder, Generator, Stage1NetConfig
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import final_components
 from ucgen.runtime.seeds import image_generator
 from ucgen.runtime.stage import TrainingStage
+from ucgen.training.diffusion_stage import unet_config
 
 PARTS_FOLDER = "cofi-parts"
 TEACHER_FOLDER = "teacher"
@@ -103,6 +106,28 @@ class CoFiUCGen:
             yield autoencoder
             teacher = self._teacher(config, autoencoder, data, checkpoints / TEACHER_FOLDER)
         yield Stage1(options, channels=c, resolution=h, device=device, teacher=teacher)
+        if options.fine_encoder_steps > 0:
+            yield self._fine_stage(config, c, h, checkpoints, device)
+
+    @staticmethod
+    def _fine_stage(
+        config: Config, channels: int, resolution: int, checkpoints: Path, device: torch.device
+    ) -> FineEncoderStage:
+        """The fine encoder's stage, on the finished stage-1 encoder's bit-codes."""
+        options: CoFiConfig = config.method
+        coarse = load_component(
+            Encoder, Stage1NetConfig, final_components(checkpoints, Stage1.name) / "encoder"
+        )
+        unet = unet_config(config.diffusion, channels, resolution, options.bits, options.fine_dim)
+        return FineEncoderStage(
+            options.fine_encoder_steps,
+            config.diffusion.batch_size,
+            config.diffusion.lr,
+            FineEncoderConfig(channels, resolution, options.width, options.fine_dim),
+            unet,
+            coarse,
+            device,
+        )
 
     @staticmethod
     def _teacher(
@@ -135,24 +160,47 @@ class CoFiUCGen:
         # second time and draw its initial weights from the random stream the UNet's follow.
         folder = final_components(checkpoints, Stage1.name)
         net = load_component(Encoder, Stage1NetConfig, folder / "encoder").to(device)
-        encoder = fit_encoder(net, data.tensors().to(device))
+        fine = None
+        options: CoFiConfig = config.method
+        if options.fine_encoder_steps > 0:
+            fine_folder = final_components(checkpoints, FineEncoderStage.name) / ENCODER_FOLDER
+            fine = load_component(FineEncoderNet, FineEncoderConfig, fine_folder).to(device)
+        encoder = fit_encoder(net, data.tensors().to(device), fine=fine, whiten=options.whiten_fine)
         if dist.is_main():
             encoder.save(checkpoints / PARTS_FOLDER)
         dist.barrier()
-        return self._parts(config, encoder, folder, device)
+        return self._parts(config, encoder, checkpoints, device)
 
     def load_parts(self, config: Config, checkpoints: Path, device: torch.device) -> Parts:
         encoder = CoFiEncoder.load(checkpoints / PARTS_FOLDER)
         encoder.net.to(device)
         encoder.basis.to(device)
-        return self._parts(config, encoder, final_components(checkpoints, Stage1.name), device)
+        encoder.gan_basis.to(device)
+        if encoder.fine is not None:
+            encoder.fine.to(device)
+        return self._parts(config, encoder, checkpoints, device)
 
     def _parts(
-        self, config: Config, encoder: CoFiEncoder, stage1: Path, device: torch.device
+        self, config: Config, encoder: CoFiEncoder, checkpoints: Path, device: torch.device
     ) -> Parts:
+        """The parts; with a fine encoder F, the HM-UNet takes F-space vectors (the basis maps
+        coefficients there) and starts from the UNet co-trained with F, which has learned to
+        use them (a fresh UNet trained on fixed vectors ignores them within a short budget:
+        bench/results/fine_control.md)."""
         basis = copy.deepcopy(encoder.basis).cpu()  # the prior draws on the CPU
+        gan_basis = copy.deepcopy(encoder.gan_basis).cpu()
+        stage1 = final_components(checkpoints, Stage1.name)
         generator = load_component(Generator, Stage1NetConfig, stage1 / "generator").to(device)
         cfg = encoder.net.config
+        unet_input, unet_init = None, None
+        if encoder.fine is not None:
+
+            def unet_input(c: Condition) -> Condition:
+                """Basis coefficients -> F-space vectors, on the condition's device."""
+                z = basis.fine_vector(c.fine.cpu(), c.code.cpu())  # type: ignore[union-attr]
+                return Condition(c.coarse, z.to(c.fine.device), c.code)  # type: ignore[union-attr]
+
+            unet_init = FineEncoderStage.trained_unet(checkpoints / FineEncoderStage.name)
         return Parts(
             encoder=encoder,
             sampler=PRIORS[config.method.prior](basis),
@@ -162,5 +210,7 @@ class CoFiUCGen:
             num_codes=2**cfg.bits,
             code_bits=cfg.bits,
             image_shape=(cfg.channels, cfg.resolution, cfg.resolution),
-            generators={"stage1": Stage1Renderer(generator, basis)},
+            generators={"stage1": Stage1Renderer(generator, gan_basis)},
+            unet_input=unet_input,
+            unet_init=unet_init,
         )

@@ -61,7 +61,7 @@ class FittedPrior(_BasisSampler):
             codes = torch.multinomial(weights, n, replacement=True, generator=generator)
         else:
             codes = torch.full((n,), code, dtype=torch.int64)
-        std = self.basis.variance[codes].sqrt()
+        std = self.basis.coefficient_std(codes)
         fine = torch.randn(n, self.fine_dim, generator=generator) * std
         return Condition(coarse=id_bits(codes, self.bits), fine=fine, code=codes)
 
