@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -25,8 +24,7 @@ from ucgen.diffusion.pipeline import generate
 from ucgen.io.checkpoint import load_into, save_component
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet, HMUNetConfig
-from ucgen.runtime import distributed as dist
-from ucgen.runtime.ema import ema_decay, update_ema
+from ucgen.runtime.stage import OneNetworkStage
 
 ConditionFn = Callable[[torch.Tensor, torch.Tensor | None], Condition]
 PreviewConditions = Callable[[int, torch.Generator], Condition]
@@ -53,7 +51,7 @@ def unet_config(
     ).check()
 
 
-class DiffusionStage:
+class DiffusionStage(OneNetworkStage):
     """TrainingStage for the pixel generator: Adam on the EDM loss, EMA weights for sampling.
 
     condition_fn: (images (B, C, H, W) in [-1, 1], labels (B,) or None) -> Condition, or None
@@ -63,6 +61,7 @@ class DiffusionStage:
     """
 
     name = "diffusion"
+    state_name = "diffusion training state"
 
     def __init__(
         self,
@@ -117,35 +116,8 @@ class DiffusionStage:
             return self.model(x, c_noise, cond.coarse, cond.fine, keep_coarse, keep_fine)
 
         loss = self.edm.loss(net, images).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        dist.sync_gradients(self.model.parameters())
-        self.optimizer.step()
-        self.step = step + 1
-        update_ema(self.ema, self.model, ema_decay(self.step, self.config.ema))
+        self.optimise(loss, step, self.config.ema)
         return {"loss": loss.item()}
-
-    def networks(self) -> list[torch.nn.Module]:
-        return [self.model]
-
-    def optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.optimizer]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Weights, EMA weights, optimizer state and step: plain tensors and numbers."""
-        return {
-            "model": self.model.state_dict(),
-            "ema": self.ema.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from `state_dict()`; a weight mismatch is a CheckpointError."""
-        load_into(self.model, state["model"], "diffusion training state (model)")
-        load_into(self.ema, state["ema"], "diffusion training state (ema)")
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
 
     def save(self, folder: Path) -> None:
         """The EMA UNet as folder/{config.json, model.safetensors} (`load_unet` reads it)."""

@@ -35,7 +35,7 @@ from ucgen.errors import UcgenError
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi.bitcodes import neighbour_order
 from ucgen.models.autoencoder import Autoencoder, AutoencoderConfig
-from ucgen.runtime import distributed as dist
+from ucgen.runtime.stage import OneNetworkStage
 
 AUTOENCODER_BATCH = 256  # N2D's batch size
 AUTOENCODER_LR = 1e-3
@@ -45,10 +45,11 @@ UMAP_NEIGHBOURS = 20  # N2D's choice
 KMEANS_RESTARTS = 20
 
 
-class AutoencoderStage:
+class AutoencoderStage(OneNetworkStage):
     """Trains the teacher's autoencoder on pixel mean squared error (a `TrainingStage`)."""
 
     name = "autoencoder"
+    state_name = "autoencoder training state"
 
     def __init__(
         self, steps: int, channels: int, resolution: int, device: torch.device | str = "cpu"
@@ -67,25 +68,9 @@ class AutoencoderStage:
         """One Adam step on images (B, C, H, W) in [-1, 1]; labels ignored."""
         x = images.to(self.device)
         loss = F.mse_loss(self.model(x).float(), x.flatten(1))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        dist.sync_gradients(self.model.parameters())
-        self.optimizer.step()
+        self.optimise(loss, step)
         self._shown = x[:8].detach()
         return {"reconstruction": loss.item()}
-
-    def networks(self) -> list[nn.Module]:
-        return [self.model]
-
-    def optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.optimizer]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"], strict=True)
-        self.optimizer.load_state_dict(state["optimizer"])
 
     def save(self, folder: Path) -> None:
         save_component(self.model, self.model.config, Path(folder) / "autoencoder")

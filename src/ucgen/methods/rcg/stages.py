@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from ucgen.data import to_uint8
 from ucgen.diffusion.edm import EDM
-from ucgen.io.checkpoint import load_into, save_component
+from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi.losses import augment
 from ucgen.methods.rcg.config import RCGConfig
 from ucgen.models.rdm import RDM, RDMConfig
 from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, info_nce
-from ucgen.runtime import distributed as dist
-from ucgen.runtime.ema import ema_decay, update_ema
 from ucgen.runtime.seeds import image_generator
+from ucgen.runtime.stage import OneNetworkStage
 
 # Representations are standardised per sample: unit scale, so EDM's sigma_data is 1.
 REP_EDM = EDM(sigma_data=1.0)
@@ -51,10 +49,11 @@ def two_views(options: RCGConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.
     return view(), view()
 
 
-class RepEncoderStage:
+class RepEncoderStage(OneNetworkStage):
     """Trains `RepEncoder` with InfoNCE between two views; saves it as component "encoder"."""
 
     name = "rep-encoder"
+    state_name = "rep-encoder training state"
 
     def __init__(
         self, options: RCGConfig, channels: int, resolution: int, device: torch.device | str
@@ -81,25 +80,9 @@ class RepEncoderStage:
         a, b = two_views(self.options, images.to(self.device))
         z = self.model.represent(torch.cat([a, b]))
         loss, accuracy = info_nce(*z.chunk(2), self.options.temperature)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        dist.sync_gradients(self.model.parameters())
-        self.optimizer.step()
+        self.optimise(loss, step)
         self._views = (a[:8].detach(), b[:8].detach())
         return {"infonce": loss.item(), "view_accuracy": accuracy}
-
-    def networks(self) -> list[torch.nn.Module]:
-        return [self.model]
-
-    def optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.optimizer]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_into(self.model, state["model"], "rep-encoder training state")
-        self.optimizer.load_state_dict(state["optimizer"])
 
     def save(self, folder: Path) -> None:
         save_component(self.model, self.config, Path(folder) / "encoder")
@@ -130,11 +113,12 @@ def sample_representations(
     return out.float().cpu()
 
 
-class RDMStage:
+class RDMStage(OneNetworkStage):
     """Trains the RDM on representations of each batch by a frozen encoder; saves the EMA
     RDM as component "rdm"."""
 
     name = "rdm"
+    state_name = "rdm training state"
 
     def __init__(self, options: RCGConfig, encoder: RepEncoder, device: torch.device | str) -> None:
         self.options = options
@@ -155,33 +139,8 @@ class RDMStage:
         with torch.no_grad():
             r = self.encoder.represent(images)
         loss = REP_EDM.loss(self.model, r).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        dist.sync_gradients(self.model.parameters())
-        self.optimizer.step()
-        self.step = step + 1
-        update_ema(self.ema, self.model, ema_decay(self.step, self.options.rdm_ema))
+        self.optimise(loss, step, self.options.rdm_ema)
         return {"loss": loss.item()}
-
-    def networks(self) -> list[torch.nn.Module]:
-        return [self.model]
-
-    def optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.optimizer]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "ema": self.ema.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_into(self.model, state["model"], "rdm training state (model)")
-        load_into(self.ema, state["ema"], "rdm training state (ema)")
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
 
     def save(self, folder: Path) -> None:
         save_component(self.ema, self.config, Path(folder) / "rdm")
