@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from ucgen.config import check_choices, require
+from ucgen.methods.augmentation import check_augmentation
 
 
 @dataclass
@@ -89,20 +90,7 @@ class CoFiConfig:
             "cofi.w_*",
             "at least one loss weight must be > 0",
         )
-        require(
-            0 <= self.aug_shift <= 8, "cofi.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
-        )
-        require(0 <= self.aug_zoom < 1, "cofi.aug_zoom", f"must be in [0, 1), got {self.aug_zoom}")
-        require(
-            0 <= self.aug_rotate <= 180,
-            "cofi.aug_rotate",
-            f"must be in [0, 180] degrees, got {self.aug_rotate}",
-        )
-        require(
-            0 <= self.aug_intensity <= 1,
-            "cofi.aug_intensity",
-            f"must be in [0, 1], got {self.aug_intensity}",
-        )
+        check_augmentation(self, "cofi")
         require(
             self.mi_sharpness > 0,
             "cofi.mi_sharpness",

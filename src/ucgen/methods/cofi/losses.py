@@ -99,6 +99,20 @@ def mutual_information_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return -(joint * (joint.log() - row.log() - col.log())).sum()
 
 
+def augment_with(x: torch.Tensor, options: object) -> torch.Tensor:
+    """`augment` with a method's aug_* options (`ucgen.methods.augmentation`)."""
+    o = options
+    return augment(
+        x,
+        o.aug_shift,  # type: ignore[attr-defined]
+        o.aug_flip,  # type: ignore[attr-defined]
+        o.aug_color,  # type: ignore[attr-defined]
+        zoom=o.aug_zoom,  # type: ignore[attr-defined]
+        intensity=o.aug_intensity,  # type: ignore[attr-defined]
+        rotate=o.aug_rotate,  # type: ignore[attr-defined]
+    )
+
+
 def augment(
     x: torch.Tensor,
     shift: int,

@@ -250,16 +250,7 @@ class Stage1:
             getattr(self.E, part).load_state_dict(getattr(self.E_ema, part).state_dict())
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        cfg = self.config
-        return losses.augment(
-            x,
-            cfg.aug_shift,
-            cfg.aug_flip,
-            cfg.aug_color,
-            zoom=cfg.aug_zoom,
-            intensity=cfg.aug_intensity,
-            rotate=cfg.aug_rotate,
-        )
+        return losses.augment_with(x, self.config)
 
     def _update_ema(self, step: int) -> None:
         decay = ema_decay(step, self.config.ema)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from ucgen.config import check_choices, require
+from ucgen.methods.augmentation import check_augmentation
 
 
 @dataclass
@@ -79,20 +80,7 @@ class RCGConfig:
             require(0 < value < 1, f"rcg.{key}", f"must be in (0, 1), got {value}")
         require(0 <= self.rdm_ema < 1, "rcg.rdm_ema", f"must be in [0, 1), got {self.rdm_ema}")
         require(self.temperature > 0, "rcg.temperature", f"must be > 0, got {self.temperature}")
-        require(
-            0 <= self.aug_shift <= 8, "rcg.aug_shift", f"must be in [0, 8], got {self.aug_shift}"
-        )
-        require(0 <= self.aug_zoom < 1, "rcg.aug_zoom", f"must be in [0, 1), got {self.aug_zoom}")
-        require(
-            0 <= self.aug_rotate <= 180,
-            "rcg.aug_rotate",
-            f"must be in [0, 180] degrees, got {self.aug_rotate}",
-        )
-        require(
-            0 <= self.aug_intensity <= 1,
-            "rcg.aug_intensity",
-            f"must be in [0, 1], got {self.aug_intensity}",
-        )
+        check_augmentation(self, "rcg")
         require(
             self.clusters == 0 or 2 <= self.clusters <= 4096,
             "rcg.clusters",

@@ -20,7 +20,7 @@ import torch
 from ucgen.data import to_uint8
 from ucgen.diffusion.edm import EDM
 from ucgen.io.checkpoint import save_component
-from ucgen.methods.cofi.losses import augment
+from ucgen.methods.cofi.losses import augment_with
 from ucgen.methods.rcg.config import RCGConfig
 from ucgen.models.rdm import RDM, RDMConfig
 from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, info_nce
@@ -35,18 +35,7 @@ REP_NOISE_STREAM = 3  # per-row random stream of a representation's starting noi
 def two_views(options: RCGConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Two independent augmentations of a batch (B, C, H, W) in [-1, 1] (global RNG)."""
 
-    def view() -> torch.Tensor:
-        return augment(
-            x,
-            options.aug_shift,
-            options.aug_flip,
-            options.aug_color,
-            zoom=options.aug_zoom,
-            intensity=options.aug_intensity,
-            rotate=options.aug_rotate,
-        )
-
-    return view(), view()
+    return augment_with(x, options), augment_with(x, options)
 
 
 class RepEncoderStage(OneNetworkStage):
