@@ -168,6 +168,33 @@ SAMPLE = rows(
 
 # Training: new runs, run names and folders, resume.
 TRAIN = rows(
+    ("rho-nan", Bad("train --preset tiny --set sample.rho=nan --dry-run", ("sample.rho", "nan"))),
+    ("rho-negative", Bad("train --preset tiny --set sample.rho=-1 --dry-run", ("sample.rho",))),
+    (
+        "solver-unknown",
+        Bad("train --preset tiny --set sample.solver=euler --dry-run", ("sample.solver", "euler")),
+    ),
+    (
+        "rcg-steps-negative",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.encoder_steps=-1 --dry-run",
+            ("rcg.encoder_steps",),
+        ),
+    ),
+    (
+        "rcg-wrong-type",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.temperature=x --dry-run",
+            ("rcg.temperature",),
+        ),
+    ),
+    (
+        "fine-encoder-steps-negative",
+        Bad(
+            "train --preset tiny --set cofi.fine_encoder_steps=-1 --dry-run",
+            ("cofi.fine_encoder_steps",),
+        ),
+    ),
     (
         "config-guidance-inf",  # the schema itself refuses it, for every command that reads it
         Bad(
@@ -326,6 +353,11 @@ OUTPUTS = rows(
 
 # Evaluation, clustering, reports and data commands.
 EVAL = rows(
+    ("serve-missing-run", Bad("serve {tmp}/nothing", ("not found",))),
+    (
+        "interpolate-missing-image",
+        Bad("interpolate {run} --image {tmp}/a.png --image {tmp}/b.png", ("a.png",)),
+    ),
     ("eval-missing-run", Bad("eval {tmp}/nothing", ("not found",))),
     (
         "download-root-a-file",  # refused before the network is tried
