@@ -29,6 +29,22 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_method_arg(parser: argparse.ArgumentParser) -> None:
+    """--method NAME: sets train.method (any registered method)."""
+    from ucgen.methods.registry import REGISTRY
+
+    parser.add_argument(
+        "--method",
+        default=None,
+        help="method to train (sets train.method): " + ", ".join(r.name for r in REGISTRY),
+    )
+
+
+def method_overrides(args: argparse.Namespace) -> list[str]:
+    """The --set item --method stands for, before the user's own --set values."""
+    return [] if args.method is None else [f"train.method={args.method}"]
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.preset, args.config, args.overrides)
 

@@ -7,9 +7,12 @@ command, which may load it, draws them and hands them over as arrays."""
 from __future__ import annotations
 
 import argparse
+import itertools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ucgen.app.trained import TrainedModel
     from ucgen.report.figures import ModelPictures
 
@@ -18,6 +21,7 @@ MAX_ENCODED = 2000  # real images encoded to size the codes
 TRAVERSED_CODES = 3  # the largest codes, each with its first fine directions
 TRAVERSED_DIRECTIONS = 3
 STRIP_LENGTH = 7
+VARIED = 3  # real images shown with variations (and interpolated between, in turn)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +78,9 @@ def model_pictures(model: TrainedModel, seed: int = 0) -> ModelPictures:
     """The model's pictures for the report, from whatever its parts expose: per code (where
     there are codes) real images the encoder puts in it (where there is an encoder) and
     generated ones; traversals of the largest codes' first fine directions (where there is
-    a fine vector); and every bit of the largest code flipped (where codes are bit-codes)."""
+    a fine vector); every bit of the largest code flipped (where codes are bit-codes);
+    variations of real images (where there is an encoder) and interpolations between two
+    (where its conditions are continuous)."""
     import numpy as np
 
     from ucgen.data import load_dataset
@@ -82,16 +88,16 @@ def model_pictures(model: TrainedModel, seed: int = 0) -> ModelPictures:
 
     parts = model.parts
     pictures = ModelPictures(counted_on="no real images", bits=parts.code_bits)
-    if not parts.num_codes:
-        pictures.samples = model.sample(2 * PER_CODE, seed=seed)[0]
-        return pictures
     codes = real = None
     if parts.encoder is not None:
         data = model.config.data
         real = load_dataset(data.source, "test", model.image_shape[1], root=data.root).images
         real = real[:MAX_ENCODED]
-        codes = model.encode(real).code.numpy()  # type: ignore[union-attr]
+        code_of = model.encode(real).code
+        codes = None if code_of is None else code_of.numpy()
         pictures.counted_on = f"{len(real)} test images"
+    if not parts.num_codes:
+        pictures.samples = model.sample(2 * PER_CODE, seed=seed)[0]
     for code in range(parts.num_codes):
         generated = model.sample(PER_CODE, seed=seed + code, code=code)[0]
         if codes is None or real is None:
@@ -114,4 +120,31 @@ def model_pictures(model: TrainedModel, seed: int = 0) -> ModelPictures:
         pictures.flips.append(
             Strip(code, label, np.concatenate([before, after]), len(before), bit=bit)
         )
+    if real is not None:
+        shown = real_examples(real, codes, VARIED)
+        for i in shown:
+            varied, cond = model.vary(real[i : i + 1], n=PER_CODE - 1, seed=seed)
+            code = -1 if cond.code is None else int(cond.code[0])
+            label = f"test image {i}" + ("" if code < 0 else f" (code {code})")
+            pictures.variations.append(
+                Strip(code, label, np.concatenate([real[i : i + 1], varied]), PER_CODE)
+            )
+        if parts.continuous:
+            for a, b in itertools.pairwise(shown):
+                strip, _ = model.interpolate(real[a : a + 1], real[b : b + 1], STRIP_LENGTH, seed)
+                label = f"test image {a} -> test image {b}"
+                row = np.concatenate([real[a : a + 1], strip, real[b : b + 1]])
+                pictures.interpolations.append(Strip(-1, label, row, STRIP_LENGTH + 2))
     return pictures
+
+
+def real_examples(real: np.ndarray, codes: np.ndarray | None, n: int) -> list[int]:
+    """Indices of n real images to vary: the first of each of the n largest codes (so the
+    rows show different kinds), or the first n without codes."""
+    import numpy as np
+
+    if codes is None:
+        return list(range(min(n, len(real))))
+    sizes = np.bincount(codes)
+    order = sorted(np.flatnonzero(sizes), key=lambda c: (-sizes[c], c))[:n]
+    return [int(np.flatnonzero(codes == c)[0]) for c in order]

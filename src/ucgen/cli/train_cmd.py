@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ucgen.cli.common import add_config_args
+from ucgen.cli.common import add_config_args, add_method_arg, method_overrides
 from ucgen.config import Config, merge, to_dict
 from ucgen.config.loading import parse_override
 from ucgen.errors import UcgenError
@@ -19,15 +19,13 @@ from ucgen.methods import load_config, load_saved_config
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a method (CoFi-UCGen or a baseline) on a data set",
+        help="train a method (CoFi-UCGen, RCG or a baseline) on a data set",
         description="Train every stage of a method into runs/NAME: metrics.jsonl, sample "
         "grids and checkpoints as it goes. A killed run continues with --resume. Launch with "
         "torchrun for several processes or machines.",
     )
     add_config_args(p)
-    p.add_argument(
-        "--method", default=None, help="method to train (sets train.method): cofi, uncond or labels"
-    )
+    add_method_arg(p)
     p.add_argument(
         "--data", default=None, metavar="SOURCE", help="data set name or path (sets data.source)"
     )
@@ -82,9 +80,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         check_resume(saved, config, run)
     else:
-        shortcuts = []
-        if args.method is not None:
-            shortcuts.append(f"train.method={args.method}")
+        shortcuts = method_overrides(args)
         if args.data is not None:
             shortcuts.append(f"data.source={args.data}")
         config = load_config(args.preset, args.config, [*shortcuts, *args.overrides])

@@ -31,8 +31,9 @@ class CodeRow:
 @dataclass
 class Strip:
     """A row of images that shows one control: a fine direction moved from -span to +span
-    standard deviations, or a bit flip (`images` then holds the before row, then the after
-    row, `columns` wide)."""
+    standard deviations, a bit flip (`images` then holds the before row, then the after
+    row, `columns` wide), a real image followed by variations of it, or an interpolation
+    between two real images' conditions."""
 
     code: int
     label: str
@@ -55,6 +56,8 @@ class ModelPictures:
     samples: np.ndarray | None = None
     traversals: list[Strip] = field(default_factory=list)
     flips: list[Strip] = field(default_factory=list)
+    variations: list[Strip] = field(default_factory=list)
+    interpolations: list[Strip] = field(default_factory=list)
     span: float = 2.0
 
 

@@ -86,6 +86,8 @@ def write_report(
         "counted_on": None if pictures is None else pictures.counted_on,
         "traversals": _strips(pictures.traversals, evaluation) if pictures else [],
         "flips": _strips(pictures.flips, evaluation) if pictures else [],
+        "variations": _strips(pictures.variations, evaluation) if pictures else [],
+        "interpolations": _strips(pictures.interpolations, evaluation) if pictures else [],
         "span": None if pictures is None else pictures.span,
         "missing": missing,
         "curves": [],
