@@ -119,3 +119,14 @@ def test_code_usage_without_a_code_space_counts_the_codes_that_occur():
     assert semantic.code_usage(np.array([0, 0, 1, 3]), num_codes=8)["num_codes"] == 8
     with pytest.raises(UcgenError, match="below num_codes = 4"):
         semantic.code_usage(np.array([0, 4]), num_codes=4)
+
+
+def test_linear_probe_reads_classes_a_representation_carries_and_not_noise():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 600)
+    noise = rng.standard_normal((600, 16))
+    carrying = noise + 3 * np.eye(16)[labels]
+    acc = semantic.linear_probe(carrying[:400], labels[:400], carrying[400:], labels[400:])
+    chance = semantic.linear_probe(noise[:400], labels[:400], noise[400:], labels[400:])
+    assert acc >= 0.9
+    assert chance < 0.4

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ucgen.app.driver import load_training_data
 from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset
@@ -28,10 +30,13 @@ from ucgen.evaluation.features import make_features
 from ucgen.evaluation.fine import evaluate_fine, format_fine
 from ucgen.evaluation.generation import fd_features
 from ucgen.evaluation.samples import validate_samples
+from ucgen.evaluation.variations import format_variations, variation_metrics
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
+from ucgen.models.condition import Condition
 
 CONDITION_FD_IMAGES = 10_000  # training images whose conditions are the condition FD's target
+PROBE_IMAGES = 10_000  # training images the linear probe is fitted on
 
 
 def evaluate_run(
@@ -115,6 +120,9 @@ def evaluate_run(
         )
     if model.parts.continuous and cond is not None and real_cond is not None:
         report["condition_fd"] = condition_fd(model, cond.coarse, real_cond.coarse)
+    if real_cond is not None and real.labels is not None:
+        report["representation"] = representation_probe(model, real_cond, real.images, real.labels)
+        report["variations"] = variation_metrics(model, reference, real.images, real.labels, seed)
     atomic_write_text(out, report_to_json(report))
     return report
 
@@ -122,16 +130,46 @@ def evaluate_run(
 def condition_fd(model: TrainedModel, drawn: Any, test: Any) -> dict[str, Any]:
     """How well the condition sampler matches the encoder (RCG's rep-FD): the Frechet distance
     of the drawn conditions (N, D) to the conditions of the training images, beside the floor,
-    that of the test images' conditions (M, D) to the same training ones."""
+    that of as many test images' conditions to the same training ones (FD's bias grows as the
+    count falls, so the two are compared at one count)."""
     data = load_training_data(model.config)
     data = data.subset(slice(0, min(len(data), CONDITION_FD_IMAGES)))
     train = model.encode(data.images).coarse.numpy()  # type: ignore[union-attr]
+    count = min(len(drawn), len(test))
     return {
-        "generated": fd_features(drawn.numpy(), train),
-        "floor": fd_features(test.numpy(), train),
-        "drawn": len(drawn),
-        "test": len(test),
+        "generated": fd_features(drawn[:count].numpy(), train),
+        "floor": fd_features(test[:count].numpy(), train),
+        "count": count,
         "train": len(train),
+    }
+
+
+def representation_probe(
+    model: TrainedModel, test: Condition, test_images: np.ndarray, test_labels: np.ndarray
+) -> dict[str, Any]:
+    """How linearly the encoder's conditions (coarse and fine, side by side) separate the
+    classes: a linear probe fitted on the training images' conditions and labels and scored on
+    the test split, beside the same probe on raw pixels (what the encoder must beat)."""
+    data = load_training_data(model.config)
+    data = data.subset(slice(0, min(len(data), PROBE_IMAGES)))
+    if data.labels is None:
+        return {"accuracy": None, "reason": "the training split has no labels"}
+    train = model.encode(data.images)
+
+    def vectors(cond: Condition) -> np.ndarray:
+        return np.concatenate([t.numpy() for t in (cond.coarse, cond.fine) if t is not None], 1)
+
+    def pixels(images: np.ndarray) -> np.ndarray:
+        return images.reshape(len(images), -1).astype(np.float32) / 255
+
+    return {
+        "accuracy": semantic.linear_probe(vectors(train), data.labels, vectors(test), test_labels),
+        "pixels_accuracy": semantic.linear_probe(
+            pixels(data.images), data.labels, pixels(test_images), test_labels
+        ),
+        "train": len(data),
+        "test": len(test_labels),
+        "dim": vectors(test).shape[1],
     }
 
 
@@ -144,7 +182,18 @@ def print_report(report: dict[str, Any]) -> None:
         print("\n".join(format_fine(report["fine_control"])))
     if "condition_fd" in report:
         c = report["condition_fd"]
-        print(f"condition FD   {c['generated']:.4f} (floor, test conditions: {c['floor']:.4f})")
+        print(
+            f"condition FD   {c['generated']:.4f} (floor, as many test conditions: "
+            f"{c['floor']:.4f})"
+        )
+    if report.get("representation", {}).get("accuracy") is not None:
+        r = report["representation"]
+        print(
+            f"linear probe   {r['accuracy']:.4f} on the encoder's {r['dim']}-dim conditions "
+            f"(raw pixels: {r['pixels_accuracy']:.4f})"
+        )
+    if "variations" in report:
+        print(format_variations(report["variations"]))
     s = report["sampling"]
     print(
         f"sampling       {s['images_per_second']} images/s "

@@ -196,3 +196,23 @@ def feature_change(features: np.ndarray) -> list[float]:
             f"traversal features must be (strips, steps >= 2, F), got {features.shape}"
         )
     return np.linalg.norm(np.diff(features, axis=1), axis=2).mean(0).tolist()
+
+
+def linear_probe(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+) -> float:
+    """Test accuracy of a multinomial logistic regression on standardised features, fitted on
+    (train_x (N, F), train_y (N,)): how linearly a representation separates the classes (the
+    usual yardstick of self-supervised encoders)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train_x, test_x = np.asarray(train_x, np.float64), np.asarray(test_x, np.float64)
+    if train_x.ndim != 2 or test_x.shape[1:] != train_x.shape[1:]:
+        raise UcgenError(
+            f"probe features must be (N, F) alike, got {train_x.shape} and {test_x.shape}"
+        )
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    probe.fit(train_x, _ids(train_y, "labels"))
+    return float((probe.predict(test_x) == _ids(test_y, "labels")).mean())
