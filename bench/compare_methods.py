@@ -52,6 +52,9 @@ COLUMNS = [
     ("bit recovery", ("bit_recovery",)),
     ("cond. FD", ("condition_fd", "generated")),
     ("cond. FD floor", ("condition_fd", "floor")),
+    ("probe acc.", ("representation", "accuracy")),
+    ("vary class kept", ("variations", "class_retention")),
+    ("vary novelty", ("variations", "novelty")),
     ("img/s", ("sampling", "images_per_second")),
 ]
 
