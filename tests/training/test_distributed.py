@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 import torch.distributed as tdist
 import torch.multiprocessing as mp
@@ -128,12 +129,20 @@ def test_torchrun_tiny_preset_two_ranks(tmp_path):
     assert abs(loss_two - loss_one) / loss_one < 0.25
 
 
-def test_torchrun_cofi_two_ranks_agree_after_both_stages(tmp_path):
-    """The HM-UNet is built after stage 1 drew rank-dependent noise; it must still start (and
-    end) the same on every rank, as must stage 1 with candidate coarse heads."""
-    argv = ["train", "--preset", "tiny", "--method", "cofi", "--runs-dir", str(tmp_path)]
+@pytest.mark.parametrize(
+    ("method", "steps", "stages"),
+    [
+        ("cofi", ("cofi.steps=4", "cofi.mi_warmup=2"), ["stage1", "diffusion"]),
+        ("rcg", ("rcg.encoder_steps=4", "rcg.rdm_steps=4"), ["rep-encoder", "rdm", "diffusion"]),
+    ],
+)
+def test_torchrun_two_ranks_agree_after_every_stage(tmp_path, method, steps, stages):
+    """Later stages are built after earlier ones drew rank-dependent noise (CoFi's HM-UNet
+    after stage 1, RCG's RDM after the encoder, whose views differ per rank); each must still
+    start (and end) the same on every rank, and the parts fitted between (RCG's k-means) once."""
+    argv = ["train", "--preset", "tiny", "--method", method, "--runs-dir", str(tmp_path)]
     argv += ["--no-progress", "--name", "two"]
-    for key in ("cofi.steps=4", "cofi.mi_warmup=2", "diffusion.steps=2"):
+    for key in (*steps, "diffusion.steps=2"):
         argv += ["--set", key]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     launched = subprocess.run(
@@ -145,7 +154,7 @@ def test_torchrun_cofi_two_ranks_agree_after_both_stages(tmp_path):
     assert launched.returncode == 0, launched.stderr[-3000:]
     lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
     checks = [r for r in map(json.loads, lines) if "rank_checksums" in r]
-    assert [r["stage"] for r in checks] == ["stage1", "diffusion"]
+    assert [r["stage"] for r in checks] == stages
     assert all(len(set(r["rank_checksums"])) == 1 for r in checks)
 
 
