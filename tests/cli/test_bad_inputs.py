@@ -161,6 +161,10 @@ SAMPLE = rows(
         Bad("sample {run} --png {tmp}/a.txt --out {tmp}/s.npz --steps 2", (".png", ".jpg")),
     ),
     (
+        "sample-distilled-without-one",
+        Bad("sample {run} --generator distilled --steps 2", ("no distilled generator",)),
+    ),
+    (
         "vary-float-image",
         Bad("vary {run} --image {tmp}/f.tif --steps 2", ("mode F", "8-bit"), prepare=_float_tif),
     ),
@@ -281,6 +285,24 @@ TRAIN = rows(
         Bad("train --preset tiny --runs-dir {tmp} --name ../escape", ("run name", "../escape")),
     ),
     ("name-dot-dot", Bad("train --preset tiny --runs-dir {tmp} --name ..", ("run name",))),
+    (
+        "distill-steps-negative",
+        Bad("train --preset tiny --set diffusion.distill_steps=-1 --dry-run", ("distill_steps",)),
+    ),
+    (
+        "distill-guidance-nan",
+        Bad(
+            "train --preset tiny --set diffusion.distill_guidance=nan --dry-run",
+            ("diffusion.distill_guidance", "finite"),
+        ),
+    ),
+    (
+        "resume-distill-guidance",
+        Bad(
+            "train --resume {run} --set diffusion.distill_guidance=3",
+            ("diffusion.distill_guidance", "resumed run keeps"),
+        ),
+    ),
 )
 
 # Where outputs go: special files, symlinks, folders, suffixes.

@@ -21,6 +21,7 @@ from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, latest_checkpoint
 from ucgen.runtime.speed import SpeedSettings, set_threads
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
+from ucgen.training.distill_stage import Guidance, GuidanceDistillStage
 from ucgen.training.loop import LoopSettings, train_stage
 
 # What a resume may change of the shared sections: run-time settings of training, the sampling
@@ -49,7 +50,7 @@ RESUMABLE: dict[str, dict[str, str | None]] = {
     "sample": dict.fromkeys(f.name for f in dataclasses.fields(Config().sample)),
     "eval": dict.fromkeys(f.name for f in dataclasses.fields(Config().eval)),
     "data": dict.fromkeys(("root", "limit")),
-    "diffusion": {"steps": DiffusionStage.name},
+    "diffusion": {"steps": DiffusionStage.name, "distill_steps": GuidanceDistillStage.name},
 }
 # Why some refused keys are refused, where the general reason would puzzle.
 REFUSED_BECAUSE = {
@@ -58,8 +59,9 @@ REFUSED_BECAUSE = {
     "seed": "the checkpoints continue this seed's data order and random state",
     "batch_size": "the checkpoints continue this batch size's data order",
 }
-# Every method trains the pixel generator last: only its length may grow once it has finished.
-LAST_STAGE = DiffusionStage.name
+# Every method trains the pixel generator last, then (optionally) its guidance-distilled student:
+# only the length of the last stage begun may grow once it has finished.
+LAST_STAGES = (DiffusionStage.name, GuidanceDistillStage.name)
 
 
 def check_resume(saved: Config, config: Config, run: Run) -> None:
@@ -101,7 +103,9 @@ def _check_new_length(key: str, before: int, after: int, run: Run, stage: str) -
     done = 0 if latest is None else checkpoint_step(latest)
     if after < done:
         raise ConfigError(f"{key}: stage '{stage}' has trained {done} steps already; got {after}")
-    if stage != LAST_STAGE and done >= before:
+    later = LAST_STAGES[LAST_STAGES.index(stage) + 1 :] if stage in LAST_STAGES else ()
+    started_later = any(latest_checkpoint(run.checkpoints / name) for name in later)
+    if (stage not in LAST_STAGES or started_later) and done >= before:
         raise ConfigError(
             f"{key}: stage '{stage}' has finished its {before} steps and the later stages "
             f"were built from it; start a new run to train it for {after}"
@@ -174,6 +178,22 @@ def train_run(
         init=parts.unet_init,
     )
     train_stage(pixel, data, run, settings, device)
+    if config.diffusion.distill_steps:
+        d = config.diffusion
+        student = GuidanceDistillStage(
+            pixel.ema,
+            Guidance(d.distill_guidance, d.distill_guidance_fine),
+            d.distill_steps,
+            d.batch_size,
+            d.lr,
+            d.ema,
+            condition,
+            preview,
+            preview_steps=config.sample.steps,
+            preview_solver=config.sample.solver,
+            preview_rho=config.sample.rho,
+        )
+        train_stage(student, data, run, settings, device)
     dist.barrier()
 
 

@@ -27,8 +27,12 @@ from ucgen.models.hm_unet import load_unet
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, final_components, latest_checkpoint
 from ucgen.runtime.speed import set_threads
+from ucgen.training.distill_stage import DistilledGenerator, Guidance, GuidanceDistillStage
 
 PIXEL_STAGE = "diffusion"
+DISTILLED = "distilled"
+# Generators that are a UNet trained by the driver (not by the method), by the stage that trains it.
+UNET_GENERATORS = {PIXEL_STAGE: PIXEL_STAGE, DISTILLED: GuidanceDistillStage.name}
 # Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
 # offsets stay below 2**64) and numpy's SeedSequence mixes into each image's noise.
 MAX_SEED = 2**63 - 1
@@ -79,14 +83,30 @@ class TrainedModel:
             if unfinished is None:
                 raise
             raise CheckpointError(unfinished) from None
-        if generator == PIXEL_STAGE:
-            if unfinished is not None:
+        if generator in UNET_GENERATORS:
+            stage = UNET_GENERATORS[generator]
+            if unfinished is not None and generator == PIXEL_STAGE:
                 names = ", ".join(sorted(parts.generators))
                 also = f" (its finished generators: {names}, with --generator)" if names else ""
                 raise CheckpointError(unfinished + also)
-            unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
+            if generator != PIXEL_STAGE:
+                _check_distilled(run, config, unfinished)
+            folder = final_components(run.checkpoints, stage)
+            unet = load_unet(folder).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
             pixel: PixelGenerator = DiffusionGenerator(unet, precision=config.sample.precision)
+            if generator != PIXEL_STAGE:
+                guidance = Guidance.read(folder)
+                config = dataclasses.replace(
+                    config,
+                    sample=dataclasses.replace(
+                        config.sample,
+                        guidance=guidance.coarse,
+                        guidance_fine=guidance.fine,
+                        guidance_schedule="constant",
+                    ),
+                )
+                pixel = DistilledGenerator(pixel, guidance)  # type: ignore[arg-type]
             if parts.unet_input is not None:
                 pixel = UNetInputGenerator(pixel, parts.unet_input)
             return cls(config, parts, pixel, run, dev, shape)
@@ -306,6 +326,26 @@ def _unfinished(run: Run, config: Config) -> str | None:
     return (
         f"{run.path} is an unfinished run: its training stopped {where}; resume it with "
         f"`ucgen train --resume {run.path}`"
+    )
+
+
+def _check_distilled(run: Run, config: Config, unfinished: str | None) -> None:
+    """The distilled generator exists only once its stage has finished."""
+    steps = config.diffusion.distill_steps
+    latest = latest_checkpoint(run.checkpoints / GuidanceDistillStage.name)
+    done = 0 if latest is None else checkpoint_step(latest)
+    if steps and done >= steps:
+        return
+    if unfinished is not None:
+        raise CheckpointError(unfinished)
+    if not steps:
+        raise UcgenError(
+            f"{run.path} has no distilled generator: train one with `ucgen train --resume "
+            f"{run.path} --set diffusion.distill_steps=N`"
+        )
+    raise CheckpointError(
+        f"{run.path} has an unfinished distilled generator (step {done} of {steps}); resume "
+        f"it with `ucgen train --resume {run.path}`"
     )
 
 

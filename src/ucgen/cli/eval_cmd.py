@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generator",
         default="diffusion",
-        help="with RUN: pixel generator to evaluate (diffusion, or e.g. stage1)",
+        help="with RUN: pixel generator to evaluate (diffusion; distilled, where the run has a "
+        "guidance-distilled UNet; or one of the method's, e.g. stage1)",
     )
     p.add_argument(
         "--data",

@@ -47,8 +47,9 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
     p.add_argument(
         "--generator",
         default="diffusion",
-        help="pixel generator: diffusion (the HM-UNet, default) or another one the method "
-        "trained, e.g. stage1 (CoFi-UCGen's GAN generator, its baseline)",
+        help="pixel generator: diffusion (the HM-UNet, default), distilled (its guidance-distilled "
+        "student: one prediction per step, at its distilled scales; diffusion.distill_steps) "
+        "or another one the method trained, e.g. stage1 (CoFi-UCGen's GAN generator)",
     )
     p.add_argument(
         "--set",

@@ -90,6 +90,12 @@ class DiffusionConfig:
     ema: float = 0.999
     drop_coarse: float = 0.1  # probability of dropping the coarse condition in training
     drop_fine: float = 0.2  # probability of dropping the fine condition in training
+    # Guidance distillation (ucgen.training.distill_stage): a student UNet trained for this
+    # many steps after the UNet to give in one prediction its guided output at these scales
+    # (the "distilled" generator); 0: none.
+    distill_steps: int = 0
+    distill_guidance: float = 2.0
+    distill_guidance_fine: float = 2.0
 
     def check(self) -> None:
         check_choices(self, "diffusion")
@@ -113,6 +119,18 @@ class DiffusionConfig:
         for key in ("drop_coarse", "drop_fine"):
             value = getattr(self, key)
             require(0 <= value <= 1, f"diffusion.{key}", f"must be in [0, 1], got {value}")
+        require(
+            self.distill_steps >= 0,
+            "diffusion.distill_steps",
+            f"must be >= 0 (0: no distillation), got {self.distill_steps}",
+        )
+        for key in ("distill_guidance", "distill_guidance_fine"):
+            value = getattr(self, key)
+            require(
+                math.isfinite(value) and value >= 0,
+                f"diffusion.{key}",
+                f"must be a finite scale >= 0, got {value}",
+            )
 
 
 @dataclass

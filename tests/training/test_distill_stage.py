@@ -1,0 +1,63 @@
+"""Guidance distillation: the student's one prediction approaches the teacher's guided two, it
+saves with its scales, and the generator built from it refuses other scales."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings, guided_denoiser
+from ucgen.errors import UcgenError
+from ucgen.models.hm_unet import load_unet
+from ucgen.training.distill_stage import DistilledGenerator, Guidance, GuidanceDistillStage
+
+from .test_diffusion_stage import TRAIN, digits, one_thread, oracle_stage  # noqa: F401
+
+GUIDANCE = Guidance(3.0, 3.0)
+
+
+def gap(unet, teacher, stage, images, labels) -> float:
+    """EDM-weighted distance of `unet`'s conditional denoiser to the teacher's guided one, at
+    fixed noise levels across the sampler's range and fixed noise."""
+    cond = stage.condition_fn(images, labels)
+    g = torch.Generator().manual_seed(0)
+    total = 0.0
+    for sigma in (0.05, 0.3, 1.0, 3.0, 20.0):
+        s = torch.full((len(images),), sigma)
+        x = images + sigma * torch.randn(images.shape, generator=g)
+        with torch.no_grad():
+            target = guided_denoiser(teacher, cond, GUIDANCE.coarse, GUIDANCE.fine)(x, s)
+            own = guided_denoiser(unet, cond)(x, s)
+        total += float(
+            (stage.edm.loss_weight(s) * (own - target).square().flatten(1).mean(1)).mean()
+        )
+    return total
+
+
+def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_path) -> None:  # noqa: F811
+    torch.manual_seed(0)
+    teacher_stage = oracle_stage(digits, dataclasses.replace(TRAIN, steps=40, ema=0.0))
+    images, labels = digits.tensors(), torch.from_numpy(digits.labels)
+    for step in range(40):
+        teacher_stage.train_step(images, labels, step)
+    teacher = teacher_stage.ema.eval()
+    stage = GuidanceDistillStage(
+        teacher, GUIDANCE, 60, 8, 5e-3, 0.0, teacher_stage.condition_fn, preview_steps=2
+    )
+    before = gap(stage.model, teacher, teacher_stage, images, labels)
+    for step in range(60):
+        stage.train_step(images, labels, step)
+    after = gap(stage.ema.eval(), teacher, teacher_stage, images, labels)
+    assert before > 0
+    assert after < 0.5 * before, (before, after)
+
+    stage.save(tmp_path / "student")
+    assert Guidance.read(tmp_path / "student") == GUIDANCE
+    generator = DistilledGenerator(DiffusionGenerator(load_unet(tmp_path / "student")), GUIDANCE)
+    cond = teacher_stage.condition_fn(images[:2], labels[:2])
+    settings = SamplerSettings(steps=2, guidance_coarse=3.0, guidance_fine=3.0)
+    assert generator.render(cond, 2, 0, settings).shape == images[:2].shape
+    with pytest.raises(UcgenError, match="distilled at"):
+        generator.render(cond, 2, 0, dataclasses.replace(settings, guidance_coarse=2.0))
