@@ -1,7 +1,8 @@
 """Sampler quality against speed on one trained run: FD, recall, control accuracy, images/s, NFE.
 
-For each candidate `SOLVER:STEPS[:RHO]` (`sample.solver`, `sample.steps`, `sample.rho`, by
-default the run's) it runs the run's own
+For each candidate `[GENERATOR/]SOLVER:STEPS[:RHO]` (the pixel generator, by default
+"diffusion", e.g. "distilled" for the run's guidance-distilled student; `sample.solver`,
+`sample.steps`, `sample.rho`, by default the run's) it runs the run's own
 evaluation (`ucgen.app.run_eval.evaluate_run`, what `ucgen eval RUN` prints: FD and recall on
 the reference network's features, control accuracy where the run has codes) once per
 `--seeds` value with the run's other sample.* settings (`--set sample.guidance=2` etc. change
@@ -10,10 +11,15 @@ candidates take turns (so a change in the shared machine's load hits all alike),
 drawing `--speed-n` images with `TrainedModel.render`; images/s is the median round.
 NFE is `ucgen.diffusion.edm.nfe` (denoiser evaluations per image); "UNet/img" is counted
 with a forward hook (NFE times the guided predictions batched into each evaluation).
+"GFLOP/img" counts matmuls and convolutions of one render (`FlopCounterMode`); "peak %" is
+that times images/s over this machine's best fp32 `torch.mm` rate on the same threads
+(`bench_training.matmul_peak`, measured before the timing rounds).
 
     PYTHONPATH=src python bench/bench_sampler_quality.py RUN
     PYTHONPATH=src python bench/bench_sampler_quality.py RUN --seeds 0 1 2 \\
         --candidates heun:18 heun:8 dpmpp2m:6 --set sample.guidance=2 --set sample.guidance_fine=2
+    PYTHONPATH=src python bench/bench_sampler_quality.py RUN --candidates heun:12 \
+        distilled/dpmpp2m:8                  # a run trained with diffusion.distill_steps
 
 Run by hand (minutes); prints a markdown table with the machine and its load.
 """
@@ -31,7 +37,9 @@ import typing
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from bench_training import matmul_peak
 from ucgen.app.run_eval import evaluate_run
 from ucgen.app.trained import TrainedModel
 from ucgen.config.schema import Solver
@@ -42,27 +50,31 @@ DEFAULT = ["heun:18", "heun:12", "heun:8", "heun:6", "heun:4"] + [
 ]
 
 
-Candidate = tuple[Solver, int, float | None]
+Candidate = tuple[str, Solver, int, float | None]
 
 
 def parse(candidate: str) -> Candidate:
-    solver, steps, *rho = candidate.split(":")
+    generator, _, sampler = candidate.rpartition("/")
+    solver, steps, *rho = sampler.split(":")
     try:
-        parsed = (solver, int(steps), float(rho[0]) if rho else None)
+        parsed = (generator or "diffusion", solver, int(steps), float(rho[0]) if rho else None)
     except ValueError:
-        parsed = ("", 0, None)
-    if solver not in typing.get_args(Solver) or len(rho) > 1 or parsed[1] < 1:
-        raise SystemExit(f"candidate {candidate!r}: expected SOLVER:STEPS[:RHO], e.g. dpmpp2m:8:10")
+        parsed = ("", "", 0, None)
+    if solver not in typing.get_args(Solver) or len(rho) > 1 or parsed[2] < 1:
+        raise SystemExit(
+            f"candidate {candidate!r}: expected [GENERATOR/]SOLVER:STEPS[:RHO], "
+            "e.g. distilled/dpmpp2m:8:10"
+        )
     return parsed  # type: ignore[return-value]
 
 
 def name(candidate: Candidate) -> str:
-    return ":".join(str(v) for v in candidate if v is not None)
+    return candidate[0] + "/" + ":".join(str(v) for v in candidate[1:] if v is not None)
 
 
 def with_sampler(model: TrainedModel, base_rho: float, candidate: Candidate) -> None:
     """Point the model's sample.* config (what evaluate_run and render read) at a candidate."""
-    solver, steps, rho = candidate
+    _, solver, steps, rho = candidate
     rho = base_rho if rho is None else rho
     sample = dataclasses.replace(model.config.sample, solver=solver, steps=steps, rho=rho)
     sample.check()
@@ -73,7 +85,7 @@ def unet_rows_per_image(model: TrainedModel, n: int) -> float:
     """UNet rows evaluated per image in one render of n images (forward-hook count)."""
     rows = []
     generator = model.generator
-    while hasattr(generator, "inner"):  # UNetInputGenerator wraps the DiffusionGenerator
+    while hasattr(generator, "inner"):  # wrappers of the DiffusionGenerator
         generator = generator.inner
     hook = generator.unet.register_forward_hook(  # type: ignore[attr-defined]
         lambda _m, args, _o: rows.append(args[0].shape[0])
@@ -81,6 +93,14 @@ def unet_rows_per_image(model: TrainedModel, n: int) -> float:
     model.sample(n, seed=0)
     hook.remove()
     return sum(rows) / n
+
+
+def flops_per_image(model: TrainedModel, n: int) -> float:
+    """Matmul and convolution FLOPs per image of one render of n images."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.sample(n, seed=0)
+    return counter.get_total_flops() / n
 
 
 def load() -> str:
@@ -106,7 +126,11 @@ def main() -> None:
     args = parser.parse_args()
     candidates = [parse(c) for c in args.candidates]
 
-    model = TrainedModel.load(args.run, device=args.device, overrides=args.overrides)
+    models = {
+        g: TrainedModel.load(args.run, device=args.device, generator=g, overrides=args.overrides)
+        for g in dict.fromkeys(c[0] for c in candidates)
+    }
+    model = models[candidates[0][0]]
     s = model.config.sample
     print(
         f"run {args.run} ({model.config.train.method}, {model.config.data.source}), "
@@ -117,9 +141,11 @@ def main() -> None:
         flush=True,
     )
     base_rho = s.rho
+    threads = torch.get_num_threads()
     quality: dict[Candidate, list[dict[str, typing.Any]]] = {c: [] for c in candidates}
     with tempfile.TemporaryDirectory() as tmp:
         for c in candidates:
+            model = models[c[0]]
             with_sampler(model, base_rho, c)
             for seed in args.seeds:
                 out = Path(tmp) / f"{name(c)}-{seed}.json"
@@ -131,10 +157,12 @@ def main() -> None:
                     f" (load {load()})",
                     flush=True,
                 )
+    peak = matmul_peak(threads, "fp32")
     print(f"timing, load average at start {load()}", flush=True)
     rates: dict[Candidate, list[float]] = {c: [] for c in candidates}
     for _ in range(args.repeats):
         for c in candidates:
+            model = models[c[0]]
             with_sampler(model, base_rho, c)
             start = time.perf_counter()
             model.sample(args.speed_n, seed=1)
@@ -149,29 +177,33 @@ def main() -> None:
     base = statistics.mean(r["generation"]["fd"] for r in quality[candidates[0]])
     print()
     print(
-        "| solver | steps | rho | NFE | UNet/img | FD | FD / first | recall | control | "
-        "images/s (median, range) |"
+        "| generator | solver | steps | rho | NFE | UNet/img | FD | FD / first | recall | control "
+        "| images/s (median, range) | GFLOP/img | peak % |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in candidates:
-        solver, steps, rho = c
+        generator, solver, steps, rho = c
+        model = models[generator]
         reports = quality[c]
         fd = [r["generation"]["fd"] for r in reports]
         recall = [r["generation"]["recall"] for r in reports]
         control = [r["control"]["mean"] for r in reports if "control" in r]
         with_sampler(model, base_rho, c)
         rows = unet_rows_per_image(model, 8)
+        flops = flops_per_image(model, 8)
         r = rates[c]
         print(
-            f"| {solver} | {steps} | {base_rho if rho is None else rho:g} | {nfe(solver, steps)} "
-            f"| {rows:.0f} | {cell(fd, 2)} | {statistics.mean(fd) / base:.2f} | "
-            f"{cell(recall, 3)} | {cell(control, 3) if control else '-'} | "
-            f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) |"
+            f"| {generator} | {solver} | {steps} | {base_rho if rho is None else rho:g} | "
+            f"{nfe(solver, steps)} | {rows:.0f} | {cell(fd, 2)} | {statistics.mean(fd) / base:.2f} "
+            f"| {cell(recall, 3)} | {cell(control, 3) if control else '-'} | "
+            f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) | {flops / 1e9:.3f} | "
+            f"{100 * flops * statistics.median(r) / peak:.1f} |"
         )
     n = model.config.eval.num_samples if args.n is None else args.n
     print(
         f"\n{n} samples per evaluation, seeds {args.seeds}; timing {args.speed_n} images x "
-        f"{args.repeats} rounds; FD / first: mean FD over the first candidate's"
+        f"{args.repeats} rounds; FD / first: mean FD over the first candidate's; fp32 matmul "
+        f"peak {peak / 1e9:.0f} GFLOP/s on {threads} thread(s)"
     )
 
 

@@ -146,8 +146,8 @@ class DistilledGenerator:
     """A guidance-distilled student as a `PixelGenerator`: one UNet prediction per solver
     evaluation, at the scales it was distilled at only (others are refused, not ignored)."""
 
-    def __init__(self, pixel: DiffusionGenerator, guidance: Guidance) -> None:
-        self.pixel = pixel
+    def __init__(self, inner: DiffusionGenerator, guidance: Guidance) -> None:
+        self.inner = inner
         self.guidance = guidance
 
     def render(
@@ -167,4 +167,4 @@ class DistilledGenerator:
                 f"{asked[1]}, {asked[2]}) sample with --generator diffusion"
             )
         plain = replace(settings, guidance_coarse=1.0, guidance_fine=1.0)
-        return self.pixel.render(condition, n, seed, plain, init)
+        return self.inner.render(condition, n, seed, plain, init)
