@@ -12,6 +12,8 @@ set up as `DiffusionGenerator` does; images differ from fp32 by bf16 rounding).
     PYTHONPATH=src python bench/bench_sampling.py                     # fmnist preset, 18 steps
     PYTHONPATH=src python bench/bench_sampling.py --threads 1 --modes eager --batch 64
     PYTHONPATH=src python bench/bench_sampling.py --set diffusion.width=32
+    PYTHONPATH=src python bench/bench_sampling.py --solver dpmpp2m --steps 8 --batch 1 256 \
+        --set data.resolution=64                                       # other sizes, solvers
 
 Run by hand; figures are noisy on a shared machine, so each is the best of `--repeats` runs,
 with the modes taking turns within each repeat.
@@ -26,6 +28,7 @@ from collections.abc import Callable
 
 import torch
 
+from ucgen.diffusion.edm import nfe
 from ucgen.diffusion.pipeline import DiffusionGenerator, generate
 from ucgen.methods import load_config
 from ucgen.models.condition import Condition
@@ -62,7 +65,12 @@ def prepare(unet: HMUNet, mode: str) -> HMUNet:
 
 
 def timer(
-    unet: HMUNet, batch: int, steps: int, guidance: bool, precision: str = "fp32"
+    unet: HMUNet,
+    batch: int,
+    steps: int,
+    guidance: bool,
+    precision: str = "fp32",
+    solver: str = "heun",
 ) -> Callable[[int], float]:
     """A function seed -> seconds of one `generate` call of `batch` images in `precision`."""
     cfg = unet.config
@@ -87,6 +95,7 @@ def timer(
             *scales,
             batch_size=batch,
             precision=precision,  # type: ignore[arg-type]
+            solver=solver,  # type: ignore[arg-type]
         )
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -109,7 +118,13 @@ def main() -> None:
         default=[],
         help="config override section.key=value (repeatable)",
     )
-    parser.add_argument("--steps", type=int, default=18, help="Heun steps (2*steps-1 NFE)")
+    parser.add_argument("--steps", type=int, default=18, help="solver steps (noise levels)")
+    parser.add_argument(
+        "--solver",
+        default="heun",
+        choices=["heun", "dpmpp2m"],
+        help="heun (2*steps-1 NFE) or dpmpp2m (steps NFE)",
+    )
     parser.add_argument("--batch", type=int, nargs="+", default=[16, 64], help="batch sizes")
     parser.add_argument(
         "--modes",
@@ -136,14 +151,14 @@ def main() -> None:
     )
     print(
         f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
-        f"{args.steps} Heun steps = {2 * args.steps - 1} NFE"
+        f"{args.steps} {args.solver} steps = {nfe(args.solver, args.steps)} NFE"
     )
     print(f"{'mode':<14}{'guidance':<10}{'batch':>6}{'images/s':>11}{'first run s':>13}")
     models = {mode: prepare(copy.deepcopy(base), mode) for mode in args.modes}
     for guidance in args.guidance:
         for batch in args.batch:
             runs = {
-                m: timer(u, batch, args.steps, guidance == "on", precision(m))
+                m: timer(u, batch, args.steps, guidance == "on", precision(m), args.solver)
                 for m, u in models.items()
             }
             first = {m: run(0) for m, run in runs.items()}  # warm-up (and compilation)
