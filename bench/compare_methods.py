@@ -152,7 +152,8 @@ def main() -> None:
         train_run(config, run, progress=False)
         seconds = time.perf_counter() - started
         print(f"{method} ({kind}): trained in {seconds:.0f} s", flush=True)
-        generators = ["diffusion", *sorted(TrainedModel.load(run.path).parts.generators)]
+        unets = ["diffusion", "distilled"] if config.diffusion.distill_steps else ["diffusion"]
+        generators = [*unets, *sorted(TrainedModel.load(run.path).parts.generators)]
         sections = to_dict(config)
         mine = [(label, o) for label, o in variants if o.split(".", 1)[0] in sections]
         for name in generators:

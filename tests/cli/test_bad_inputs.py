@@ -289,20 +289,6 @@ TRAIN = rows(
         "distill-steps-negative",
         Bad("train --preset tiny --set diffusion.distill_steps=-1 --dry-run", ("distill_steps",)),
     ),
-    (
-        "distill-guidance-nan",
-        Bad(
-            "train --preset tiny --set diffusion.distill_guidance=nan --dry-run",
-            ("diffusion.distill_guidance", "finite"),
-        ),
-    ),
-    (
-        "resume-distill-guidance",
-        Bad(
-            "train --resume {run} --set diffusion.distill_guidance=3",
-            ("diffusion.distill_guidance", "resumed run keeps"),
-        ),
-    ),
 )
 
 # Where outputs go: special files, symlinks, folders, suffixes.

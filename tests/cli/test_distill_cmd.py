@@ -1,9 +1,12 @@
-"""Guidance distillation through the CLI: added to a finished run by resuming it, sampled and
-evaluated as the "distilled" generator at its scales, and the UNet it was distilled from kept."""
+"""Guidance distillation through the CLI: added to a finished run by resuming it, then the
+run's default generator (its scales by the student, others by the UNet it was distilled
+from), and that UNet kept as it was."""
 
 from __future__ import annotations
 
 import json
+
+import numpy as np
 
 from ucgen.cli.main import main
 
@@ -15,7 +18,8 @@ def test_distillation_joins_a_finished_run_and_samples_at_its_scales(tmp_path, c
     unet = (run / "checkpoints" / "diffusion").iterdir()
     before = {p.name: p.stat().st_mtime_ns for p in unet}
     resume = ["train", "--resume", str(run), "--no-progress"]
-    assert main([*resume, "--set", "diffusion.distill_steps=4"]) == 0
+    distill = ["--set", "diffusion.distill_steps=4", "--set", "sample.guidance=2"]
+    assert main([*resume, *distill]) == 0
     assert {
         p.name: p.stat().st_mtime_ns for p in (run / "checkpoints" / "diffusion").iterdir()
     } == before
@@ -24,14 +28,25 @@ def test_distillation_joins_a_finished_run_and_samples_at_its_scales(tmp_path, c
     }
     assert "distill" in stages
 
-    assert main(["sample", str(run), "--generator", "distilled", "--n", "4", "--steps", "2"]) == 0
-    assert (run / "samples" / "distilled-sample.png").is_file()
-    out = tmp_path / "eval.json"
-    argv = ["eval", str(run), "--generator", "distilled", "--n", "16", "--out", str(out)]
-    assert main(argv) == 0
-    sampling = json.loads(out.read_text())["sampling"]
-    assert (sampling["guidance"], sampling["guidance_fine"]) == (2.0, 2.0)
+    sample = ["sample", str(run), "--n", "4", "--steps", "2", "--out", str(tmp_path / "a.npz")]
+    assert main(sample) == 0
+    assert main([*sample[:-1], str(tmp_path / "b.npz"), "--generator", "distilled"]) == 0
+    assert main([*sample[:-1], str(tmp_path / "c.npz"), "--generator", "diffusion"]) == 0
+    a, b, c = (np.load(tmp_path / f"{x}.npz")["images"] for x in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)  # the student by default
+    assert main([*sample[:-1], str(tmp_path / "d.npz"), "--guidance", "3"]) == 0
+    assert (
+        main([*sample[:-1], str(tmp_path / "e.npz"), "--guidance", "3", "--generator", "diffusion"])
+        == 0
+    )
+    d, e = (np.load(tmp_path / f"{x}.npz")["images"] for x in "de")
+    assert np.array_equal(d, e)  # other scales: the UNet it was distilled from
+    assert main(["eval", str(run), "--n", "16"]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["run"]["generator"] == "DistilledGenerator"
 
     capsys.readouterr()
     assert main([*resume, "--set", "diffusion.steps=8"]) == 2  # the student was built from it
     assert "later stages" in error_line(capsys)
+    assert main([*resume, "--set", "sample.guidance=3"]) == 2  # what the student learned
+    assert "distillation has started" in error_line(capsys)

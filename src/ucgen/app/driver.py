@@ -52,6 +52,8 @@ RESUMABLE: dict[str, dict[str, str | None]] = {
     "data": dict.fromkeys(("root", "limit")),
     "diffusion": {"steps": DiffusionStage.name, "distill_steps": GuidanceDistillStage.name},
 }
+# The scales guidance distillation learns: fixed once it has started.
+DISTILLED_KEYS = ("sample.guidance", "sample.guidance_fine")
 # Why some refused keys are refused, where the general reason would puzzle.
 REFUSED_BECAUSE = {
     "lr": "the checkpoint's optimiser state keeps its own learning rate; "
@@ -77,6 +79,7 @@ def check_resume(saved: Config, config: Config, run: Run) -> None:
     if saved.method is not None:
         resumable[saved.train.method] = type(saved.method).resumable
     new_sections = config.sections()
+    distilling = latest_checkpoint(run.checkpoints / GuidanceDistillStage.name) is not None
     for name, old in saved.sections().items():
         new = new_sections[name]
         for item in dataclasses.fields(old):
@@ -96,6 +99,12 @@ def check_resume(saved: Config, config: Config, run: Run) -> None:
             stage = allowed[item.name]
             if stage is not None:
                 _check_new_length(key, before, after, run, stage)
+            if key in DISTILLED_KEYS and distilling:
+                raise ConfigError(
+                    f"{key}: the run's guidance distillation has started at {before!r} (its "
+                    f"student learns that guidance); sample at {after!r} with --guidance, or "
+                    "start a new run"
+                )
 
 
 def _check_new_length(key: str, before: int, after: int, run: Run, stage: str) -> None:
@@ -182,7 +191,7 @@ def train_run(
         d = config.diffusion
         student = GuidanceDistillStage(
             pixel.ema,
-            Guidance(d.distill_guidance, d.distill_guidance_fine),
+            Guidance(config.sample.guidance, config.sample.guidance_fine),
             d.distill_steps,
             d.batch_size,
             d.lr,

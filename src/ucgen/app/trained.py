@@ -31,8 +31,7 @@ from ucgen.training.distill_stage import DistilledGenerator, Guidance, GuidanceD
 
 PIXEL_STAGE = "diffusion"
 DISTILLED = "distilled"
-# Generators that are a UNet trained by the driver (not by the method), by the stage that trains it.
-UNET_GENERATORS = {PIXEL_STAGE: PIXEL_STAGE, DISTILLED: GuidanceDistillStage.name}
+UNET_GENERATORS = (PIXEL_STAGE, DISTILLED)  # trained by the driver, not by the method
 # Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
 # offsets stay below 2**64) and numpy's SeedSequence mixes into each image's noise.
 MAX_SEED = 2**63 - 1
@@ -60,12 +59,14 @@ class TrainedModel:
         cls,
         path: str | Path,
         device: str = "auto",
-        generator: str = PIXEL_STAGE,
+        generator: str | None = None,
         overrides: Sequence[str] = (),
         method: Method | None = None,
     ) -> TrainedModel:
-        """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion",
-        the default) or one the method names in `Parts.generators` (e.g. "stage1"), with
+        """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion"), its
+        guidance-distilled student ("distilled", which leaves other scales to the HM-UNet;
+        the default where the run has one, else "diffusion") or one the method names in
+        `Parts.generators` (e.g. "stage1"), with
         `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian").
         `method`: the instance the run was trained with, where it was built in Python
         (`train_run(..., method=RCG(encoder=net))`), else the registry's."""
@@ -83,30 +84,23 @@ class TrainedModel:
             if unfinished is None:
                 raise
             raise CheckpointError(unfinished) from None
+        if generator is None:
+            generator = DISTILLED if _distilled(run, config) else PIXEL_STAGE
         if generator in UNET_GENERATORS:
-            stage = UNET_GENERATORS[generator]
-            if unfinished is not None and generator == PIXEL_STAGE:
+            if unfinished is not None:
                 names = ", ".join(sorted(parts.generators))
                 also = f" (its finished generators: {names}, with --generator)" if names else ""
                 raise CheckpointError(unfinished + also)
-            if generator != PIXEL_STAGE:
-                _check_distilled(run, config, unfinished)
-            folder = final_components(run.checkpoints, stage)
-            unet = load_unet(folder).to(dev).eval()
+            unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
             pixel: PixelGenerator = DiffusionGenerator(unet, precision=config.sample.precision)
-            if generator != PIXEL_STAGE:
-                guidance = Guidance.read(folder)
-                config = dataclasses.replace(
-                    config,
-                    sample=dataclasses.replace(
-                        config.sample,
-                        guidance=guidance.coarse,
-                        guidance_fine=guidance.fine,
-                        guidance_schedule="constant",
-                    ),
+            if generator == DISTILLED:
+                _check_distilled(run, config)
+                folder = final_components(run.checkpoints, GuidanceDistillStage.name)
+                student = DiffusionGenerator(
+                    load_unet(folder).to(dev).eval(), precision=config.sample.precision
                 )
-                pixel = DistilledGenerator(pixel, guidance)  # type: ignore[arg-type]
+                pixel = DistilledGenerator(student, pixel, Guidance.read(folder))  # type: ignore[arg-type]
             if parts.unet_input is not None:
                 pixel = UNetInputGenerator(pixel, parts.unet_input)
             return cls(config, parts, pixel, run, dev, shape)
@@ -329,23 +323,25 @@ def _unfinished(run: Run, config: Config) -> str | None:
     )
 
 
-def _check_distilled(run: Run, config: Config, unfinished: str | None) -> None:
-    """The distilled generator exists only once its stage has finished."""
+def _distilled(run: Run, config: Config) -> bool:
+    """Whether the run's guidance distillation has finished."""
     steps = config.diffusion.distill_steps
     latest = latest_checkpoint(run.checkpoints / GuidanceDistillStage.name)
-    done = 0 if latest is None else checkpoint_step(latest)
-    if steps and done >= steps:
+    return bool(steps) and latest is not None and checkpoint_step(latest) >= steps
+
+
+def _check_distilled(run: Run, config: Config) -> None:
+    """The distilled generator exists only once its stage has finished."""
+    if _distilled(run, config):
         return
-    if unfinished is not None:
-        raise CheckpointError(unfinished)
-    if not steps:
+    if not config.diffusion.distill_steps:
         raise UcgenError(
             f"{run.path} has no distilled generator: train one with `ucgen train --resume "
             f"{run.path} --set diffusion.distill_steps=N`"
         )
     raise CheckpointError(
-        f"{run.path} has an unfinished distilled generator (step {done} of {steps}); resume "
-        f"it with `ucgen train --resume {run.path}`"
+        f"{run.path} has an unfinished distilled generator (diffusion.distill_steps "
+        f"{config.diffusion.distill_steps}); resume it with `ucgen train --resume {run.path}`"
     )
 
 

@@ -38,9 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--generator",
-        default="diffusion",
-        help="with RUN: pixel generator to evaluate (diffusion; distilled, where the run has a "
-        "guidance-distilled UNet; or one of the method's, e.g. stage1)",
+        default=None,
+        help="with RUN: pixel generator to evaluate (diffusion; distilled, the default where "
+        "the run has a guidance-distilled UNet; or one of the method's, e.g. stage1)",
     )
     p.add_argument(
         "--data",
@@ -129,7 +129,7 @@ def run_eval_run(args: argparse.Namespace) -> int:
     from ucgen.app.trained import TrainedModel
 
     model = TrainedModel.load(args.run, generator=args.generator, overrides=args.overrides)
-    name = "eval.json" if args.generator == "diffusion" else f"eval-{args.generator}.json"
+    name = "eval.json" if args.generator is None else f"eval-{args.generator}.json"
     out = args.out or model.run.path / name
     report = evaluate_run(model, num_samples=args.n, features=args.features, out=out)
     print_report(report)

@@ -46,10 +46,11 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
     )
     p.add_argument(
         "--generator",
-        default="diffusion",
-        help="pixel generator: diffusion (the HM-UNet, default), distilled (its guidance-distilled "
-        "student: one prediction per step, at its distilled scales; diffusion.distill_steps) "
-        "or another one the method trained, e.g. stage1 (CoFi-UCGen's GAN generator)",
+        default=None,
+        help="pixel generator: diffusion (the HM-UNet), distilled (its guidance-distilled "
+        "student, one prediction per step at its distilled scales, other scales drawn by the "
+        "HM-UNet; the default where the run has one: diffusion.distill_steps) or another one "
+        "the method trained, e.g. stage1 (CoFi-UCGen's GAN generator)",
     )
     p.add_argument(
         "--set",
@@ -203,7 +204,7 @@ def _kw(args: argparse.Namespace) -> dict:
 
 def _prefix(args: argparse.Namespace) -> str:
     """File-name prefix that keeps pictures of other generators apart ("stage1-...")."""
-    return "" if args.generator == "diffusion" else f"{args.generator}-"
+    return "" if args.generator is None else f"{args.generator}-"
 
 
 def _done(path: Path, what: str) -> None:

@@ -91,11 +91,9 @@ class DiffusionConfig:
     drop_coarse: float = 0.1  # probability of dropping the coarse condition in training
     drop_fine: float = 0.2  # probability of dropping the fine condition in training
     # Guidance distillation (ucgen.training.distill_stage): a student UNet trained for this
-    # many steps after the UNet to give in one prediction its guided output at these scales
-    # (the "distilled" generator); 0: none.
+    # many steps after the UNet to give in one prediction its guided output at the scales of
+    # sample.guidance and sample.guidance_fine (the "distilled" generator); 0: none.
     distill_steps: int = 0
-    distill_guidance: float = 2.0
-    distill_guidance_fine: float = 2.0
 
     def check(self) -> None:
         check_choices(self, "diffusion")
@@ -124,13 +122,6 @@ class DiffusionConfig:
             "diffusion.distill_steps",
             f"must be >= 0 (0: no distillation), got {self.distill_steps}",
         )
-        for key in ("distill_guidance", "distill_guidance_fine"):
-            value = getattr(self, key)
-            require(
-                math.isfinite(value) and value >= 0,
-                f"diffusion.{key}",
-                f"must be a finite scale >= 0, got {value}",
-            )
 
 
 @dataclass

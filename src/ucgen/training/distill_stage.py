@@ -8,8 +8,9 @@ step noises a batch of training images at levels spread log-uniformly over the s
 including the high levels where guidance settles the kind of image, which EDM's training
 distribution seldom visits), and the student's conditional denoiser is pulled towards the
 teacher's guided one (`guided_denoiser` at the constant scales of `Guidance`) under EDM's
-loss weight. Sampling then needs one UNet evaluation per solver evaluation, at the distilled
-scales only: they are saved with the student (`GUIDANCE_FILE`).
+loss weight. Sampling then needs one UNet evaluation per solver evaluation at the distilled
+scales, which are saved with the student (`GUIDANCE_FILE`); `DistilledGenerator` leaves other
+scales to the teacher.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from ucgen.diffusion.pipeline import (
     generate,
     guided_denoiser,
 )
-from ucgen.errors import UcgenError
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.checkpoint import save_component
 from ucgen.models.condition import Condition
@@ -144,11 +144,21 @@ class GuidanceDistillStage(OneNetworkStage):
 
 class DistilledGenerator:
     """A guidance-distilled student as a `PixelGenerator`: one UNet prediction per solver
-    evaluation, at the scales it was distilled at only (others are refused, not ignored)."""
+    evaluation at the scales it was distilled at; any other guidance is drawn by the UNet it
+    was distilled from (`teacher`), with that guidance's two or three predictions."""
 
-    def __init__(self, inner: DiffusionGenerator, guidance: Guidance) -> None:
+    def __init__(
+        self, inner: DiffusionGenerator, teacher: DiffusionGenerator, guidance: Guidance
+    ) -> None:
         self.inner = inner
+        self.teacher = teacher
         self.guidance = guidance
+
+    def serves(self, settings: SamplerSettings) -> bool:
+        """Whether the student draws images at these settings (else the teacher does)."""
+        g = self.guidance
+        asked = (settings.guidance_coarse, settings.guidance_fine, settings.guidance_schedule)
+        return asked == (g.coarse, g.fine, "constant")
 
     def render(
         self,
@@ -158,13 +168,7 @@ class DistilledGenerator:
         settings: SamplerSettings,
         init: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        g = self.guidance
-        asked = (settings.guidance_coarse, settings.guidance_fine, settings.guidance_schedule)
-        if asked != (g.coarse, g.fine, "constant"):
-            raise UcgenError(
-                f"the distilled generator gives guidance {g.coarse} (fine {g.fine}, constant) "
-                f"only, the scales it was distilled at; for guidance {asked[0]} (fine "
-                f"{asked[1]}, {asked[2]}) sample with --generator diffusion"
-            )
+        if not self.serves(settings):
+            return self.teacher.render(condition, n, seed, settings, init)
         plain = replace(settings, guidance_coarse=1.0, guidance_fine=1.0)
         return self.inner.render(condition, n, seed, plain, init)
