@@ -124,20 +124,31 @@ class DiffusionStage(OneNetworkStage):
         save_component(self.ema, self.unet_config, Path(folder))
 
     def preview(self, generator: torch.Generator) -> np.ndarray:
-        """`preview_count` EMA samples (N, H, W, C) uint8; the same generator gives the same
-        conditions and noise, so previews along training are comparable."""
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        cond = None
-        if self.preview_conditions is not None:
-            cond = self.preview_conditions(self.preview_count, generator)
-        self.ema.eval()
-        images = generate(
+        """`preview_count` EMA samples (N, H, W, C) uint8 (`preview_images`)."""
+        return preview_images(
             self.ema,
-            cond,
+            self.preview_conditions,
             self.preview_count,
-            seed,
-            steps=self.preview_steps,
-            edm=self.preview_edm,
-            solver=self.preview_solver,
+            generator,
+            self.preview_steps,
+            self.preview_edm,
+            self.preview_solver,
         )
-        return to_uint8(images)
+
+
+def preview_images(
+    unet: HMUNet,
+    conditions: PreviewConditions | None,
+    count: int,
+    generator: torch.Generator,
+    steps: int,
+    edm: EDM,
+    solver: Solver,
+) -> np.ndarray:
+    """`count` samples (N, H, W, C) uint8 of `unet` (unguided) for a training preview; the same
+    generator gives the same conditions and noise, so previews along training are comparable."""
+    seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+    cond = None if conditions is None else conditions(count, generator)
+    unet.eval()
+    images = generate(unet, cond, count, seed, steps=steps, edm=edm, solver=solver)
+    return to_uint8(images)

@@ -24,20 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ucgen.data import to_uint8
+from ucgen.config.schema import Solver
 from ucgen.diffusion.edm import EDM
-from ucgen.diffusion.pipeline import (
-    DiffusionGenerator,
-    SamplerSettings,
-    generate,
-    guided_denoiser,
-)
+from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings, guided_denoiser
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.checkpoint import save_component
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
 from ucgen.runtime.stage import OneNetworkStage
-from ucgen.training.diffusion_stage import ConditionFn, PreviewConditions
+from ucgen.training.diffusion_stage import ConditionFn, PreviewConditions, preview_images
 
 GUIDANCE_FILE = "guidance.json"
 
@@ -72,7 +67,7 @@ class GuidanceDistillStage(OneNetworkStage):
         condition_fn: ConditionFn | None,
         preview_conditions: PreviewConditions | None = None,
         preview_steps: int = 18,
-        preview_solver: str = "heun",
+        preview_solver: Solver = "heun",
         preview_rho: float = 7.0,
     ) -> None:
         self.teacher = teacher.eval().requires_grad_(False)
@@ -124,22 +119,16 @@ class GuidanceDistillStage(OneNetworkStage):
         atomic_write_text(Path(folder) / GUIDANCE_FILE, json.dumps(asdict(self.guidance)) + "\n")
 
     def preview(self, generator: torch.Generator) -> np.ndarray:
-        """Samples of the EMA student, unguided (the guidance is in its weights)."""
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        cond: Condition | None = None
-        if self.preview_conditions is not None:
-            cond = self.preview_conditions(16, generator)
-        self.ema.eval()
-        images = generate(
+        """16 samples of the EMA student, unguided (the guidance is in its weights)."""
+        return preview_images(
             self.ema,
-            cond,
+            self.preview_conditions,
             16,
-            seed,
-            steps=self.preview_steps,
-            edm=self.preview_edm,
-            solver=self.preview_solver,
+            generator,
+            self.preview_steps,
+            self.preview_edm,
+            self.preview_solver,
         )
-        return to_uint8(images)
 
 
 class DistilledGenerator:
