@@ -286,6 +286,18 @@ TRAIN = rows(
     ),
     ("name-dot-dot", Bad("train --preset tiny --runs-dir {tmp} --name ..", ("run name",))),
     (
+        "distill-steps-not-a-number",
+        Bad("train --preset tiny --set diffusion.distill_steps=abc --dry-run", ("distill_steps",)),
+    ),
+    (
+        "distill-steps-nan",
+        Bad("train --preset tiny --set diffusion.distill_steps=nan --dry-run", ("distill_steps",)),
+    ),
+    (
+        "demo-method-unknown",
+        Bad("demo --preset tiny --runs-dir {tmp} --method nosuch", ("nosuch", "rcg")),
+    ),
+    (
         "distill-steps-negative",
         Bad("train --preset tiny --set diffusion.distill_steps=-1 --dry-run", ("distill_steps",)),
     ),

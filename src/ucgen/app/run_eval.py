@@ -35,8 +35,8 @@ from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
 from ucgen.models.condition import Condition
 
-CONDITION_FD_IMAGES = 10_000  # training images whose conditions are the condition FD's target
-PROBE_IMAGES = 10_000  # training images the linear probe is fitted on
+# Training images whose conditions are the condition FD's target and the linear probe's fit.
+TRAIN_IMAGES = 10_000
 
 
 def evaluate_run(
@@ -118,43 +118,51 @@ def evaluate_run(
             seed,
             known,
         )
-    if model.parts.continuous and cond is not None and real_cond is not None:
-        report["condition_fd"] = condition_fd(model, cond.coarse, real_cond.coarse)
-    if real_cond is not None and real.labels is not None:
-        report["representation"] = representation_probe(model, real_cond, real.images, real.labels)
-        report["variations"] = variation_metrics(model, reference, real.images, real.labels, seed)
+    drawn_fd = model.parts.continuous and cond is not None
+    if real_cond is not None and (drawn_fd or real.labels is not None):
+        train = load_training_data(config)
+        train = train.subset(slice(0, min(len(train), TRAIN_IMAGES)))
+        train_cond = model.encode(train.images)
+        if drawn_fd:
+            report["condition_fd"] = condition_fd(cond.coarse, real_cond.coarse, train_cond.coarse)
+        if real.labels is not None:
+            report["representation"] = representation_probe(
+                train.images, train.labels, train_cond, real.images, real.labels, real_cond
+            )
+            report["variations"] = variation_metrics(
+                model, reference, real.images, real.labels, seed
+            )
     atomic_write_text(out, report_to_json(report))
     return report
 
 
-def condition_fd(model: TrainedModel, drawn: Any, test: Any) -> dict[str, Any]:
+def condition_fd(drawn: Any, test: Any, train: Any) -> dict[str, Any]:
     """How well the condition sampler matches the encoder (RCG's rep-FD): the Frechet distance
-    of the drawn conditions (N, D) to the conditions of the training images, beside the floor,
-    that of as many test images' conditions to the same training ones (FD's bias grows as the
-    count falls, so the two are compared at one count)."""
-    data = load_training_data(model.config)
-    data = data.subset(slice(0, min(len(data), CONDITION_FD_IMAGES)))
-    train = model.encode(data.images).coarse.numpy()  # type: ignore[union-attr]
+    of the drawn conditions (N, D) to the conditions of the training images (T, D), beside the
+    floor, that of as many test images' conditions to the same training ones (FD's bias grows
+    as the count falls, so the two are compared at one count)."""
     count = min(len(drawn), len(test))
     return {
-        "generated": fd_features(drawn[:count].numpy(), train),
-        "floor": fd_features(test[:count].numpy(), train),
+        "generated": fd_features(drawn[:count].numpy(), train.numpy()),
+        "floor": fd_features(test[:count].numpy(), train.numpy()),
         "count": count,
         "train": len(train),
     }
 
 
 def representation_probe(
-    model: TrainedModel, test: Condition, test_images: np.ndarray, test_labels: np.ndarray
+    train_images: np.ndarray,
+    train_labels: np.ndarray | None,
+    train: Condition,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    test: Condition,
 ) -> dict[str, Any]:
     """How linearly the encoder's conditions (coarse and fine, side by side) separate the
     classes: a linear probe fitted on the training images' conditions and labels and scored on
     the test split, beside the same probe on raw pixels (what the encoder must beat)."""
-    data = load_training_data(model.config)
-    data = data.subset(slice(0, min(len(data), PROBE_IMAGES)))
-    if data.labels is None:
+    if train_labels is None:
         return {"accuracy": None, "reason": "the training split has no labels"}
-    train = model.encode(data.images)
 
     def vectors(cond: Condition) -> np.ndarray:
         return np.concatenate([t.numpy() for t in (cond.coarse, cond.fine) if t is not None], 1)
@@ -163,11 +171,11 @@ def representation_probe(
         return images.reshape(len(images), -1).astype(np.float32) / 255
 
     return {
-        "accuracy": semantic.linear_probe(vectors(train), data.labels, vectors(test), test_labels),
+        "accuracy": semantic.linear_probe(vectors(train), train_labels, vectors(test), test_labels),
         "pixels_accuracy": semantic.linear_probe(
-            pixels(data.images), data.labels, pixels(test_images), test_labels
+            pixels(train_images), train_labels, pixels(test_images), test_labels
         ),
-        "train": len(data),
+        "train": len(train_labels),
         "test": len(test_labels),
         "dim": vectors(test).shape[1],
     }
