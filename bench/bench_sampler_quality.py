@@ -2,9 +2,11 @@
 
 For each candidate `[GENERATOR/]SOLVER:STEPS[:RHO]` (the pixel generator, by default
 "diffusion", e.g. "distilled" for the run's guidance-distilled student; `sample.solver`,
-`sample.steps`, `sample.rho`, by default the run's) it runs the run's own
-evaluation (`ucgen.app.run_eval.evaluate_run`, what `ucgen eval RUN` prints: FD and recall on
-the reference network's features, control accuracy where the run has codes) once per
+`sample.steps`, `sample.rho`, by default the run's), or a bare GENERATOR at the run's
+sampling settings (e.g. "fewstep", the step-distilled student, which samples at its own
+levels), it runs the run's own evaluation (`ucgen.app.run_eval.evaluate_run`, what
+`ucgen eval RUN` prints: FD and recall on the reference network's features, control accuracy
+where the run has codes) once per
 `--seeds` value with the run's other sample.* settings (`--set sample.guidance=2` etc. change
 them for every candidate), then times sampling alone: `--repeats` rounds in which the
 candidates take turns (so a change in the shared machine's load hits all alike), each round
@@ -19,7 +21,7 @@ that times images/s over this machine's best fp32 `torch.mm` rate on the same th
     PYTHONPATH=src python bench/bench_sampler_quality.py RUN --seeds 0 1 2 \\
         --candidates heun:18 heun:8 dpmpp2m:6 --set sample.guidance=2 --set sample.guidance_fine=2
     PYTHONPATH=src python bench/bench_sampler_quality.py RUN --candidates heun:12 \
-        distilled/dpmpp2m:8                  # a run trained with diffusion.distill_steps
+        distilled/dpmpp2m:8 fewstep          # a run trained with diffusion.*distill_steps
 
 Run by hand (minutes); prints a markdown table with the machine and its load.
 """
@@ -42,18 +44,20 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench_training import matmul_peak
 from ucgen.app.run_eval import evaluate_run
 from ucgen.app.trained import TrainedModel
-from ucgen.config.schema import Solver
-from ucgen.diffusion.edm import nfe
+from ucgen.config.schema import SampleConfig, Solver
+from ucgen.diffusion.edm import level_count, nfe
 
 DEFAULT = ["heun:18", "heun:12", "heun:8", "heun:6", "heun:4"] + [
     f"dpmpp2m:{n}" for n in (4, 6, 8, 10, 12)
 ]
 
 
-Candidate = tuple[str, Solver, int, float | None]
+Candidate = tuple[str, Solver | None, int | None, float | None]
 
 
 def parse(candidate: str) -> Candidate:
+    if ":" not in candidate and "/" not in candidate:
+        return (candidate, None, None, None)
     generator, _, sampler = candidate.rpartition("/")
     solver, steps, *rho = sampler.split(":")
     try:
@@ -69,14 +73,19 @@ def parse(candidate: str) -> Candidate:
 
 
 def name(candidate: Candidate) -> str:
-    return candidate[0] + "/" + ":".join(str(v) for v in candidate[1:] if v is not None)
+    sampler = ":".join(str(v) for v in candidate[1:] if v is not None)
+    return candidate[0] + ("/" + sampler if sampler else "")
 
 
-def with_sampler(model: TrainedModel, base_rho: float, candidate: Candidate) -> None:
+def with_sampler(model: TrainedModel, base: SampleConfig, candidate: Candidate) -> None:
     """Point the model's sample.* config (what evaluate_run and render read) at a candidate."""
     _, solver, steps, rho = candidate
-    rho = base_rho if rho is None else rho
-    sample = dataclasses.replace(model.config.sample, solver=solver, steps=steps, rho=rho)
+    sample = dataclasses.replace(
+        model.config.sample,
+        solver=base.solver if solver is None else solver,
+        steps=base.steps if steps is None else steps,
+        rho=base.rho if rho is None else rho,
+    )
     sample.check()
     model.config = dataclasses.replace(model.config, sample=sample)
 
@@ -140,13 +149,13 @@ def main() -> None:
         f"load average (1/5/15 min) at start {load()}",
         flush=True,
     )
-    base_rho = s.rho
+    run_sample = s
     threads = torch.get_num_threads()
     quality: dict[Candidate, list[dict[str, typing.Any]]] = {c: [] for c in candidates}
     with tempfile.TemporaryDirectory() as tmp:
         for c in candidates:
             model = models[c[0]]
-            with_sampler(model, base_rho, c)
+            with_sampler(model, run_sample, c)
             for seed in args.seeds:
                 out = Path(tmp) / f"{name(c)}-{seed}.json"
                 report = evaluate_run(model, args.n, seed=seed, out=out, progress=False)
@@ -163,7 +172,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for c in candidates:
             model = models[c[0]]
-            with_sampler(model, base_rho, c)
+            with_sampler(model, run_sample, c)
             start = time.perf_counter()
             model.sample(args.speed_n, seed=1)
             rates[c].append(args.speed_n / (time.perf_counter() - start))
@@ -174,7 +183,7 @@ def main() -> None:
             return f"{values[0]:.{digits}f}"
         return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
-    base = statistics.mean(r["generation"]["fd"] for r in quality[candidates[0]])
+    first_fd = statistics.mean(r["generation"]["fd"] for r in quality[candidates[0]])
     print()
     print(
         "| generator | solver | steps | rho | NFE | UNet/img | FD | FD / first | recall | control "
@@ -182,19 +191,21 @@ def main() -> None:
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in candidates:
-        generator, solver, steps, rho = c
+        generator = c[0]
         model = models[generator]
         reports = quality[c]
         fd = [r["generation"]["fd"] for r in reports]
         recall = [r["generation"]["recall"] for r in reports]
         control = [r["control"]["mean"] for r in reports if "control" in r]
-        with_sampler(model, base_rho, c)
+        with_sampler(model, run_sample, c)
+        used = model.sampled_with()
         rows = unet_rows_per_image(model, 8)
         flops = flops_per_image(model, 8)
         r = rates[c]
         print(
-            f"| {generator} | {solver} | {steps} | {base_rho if rho is None else rho:g} | "
-            f"{nfe(solver, steps)} | {rows:.0f} | {cell(fd, 2)} | {statistics.mean(fd) / base:.2f} "
+            f"| {generator} | {used.solver} | {level_count(used.steps)} | {used.rho:g} | "
+            f"{nfe(used.solver, used.steps)} | {rows:.0f} | {cell(fd, 2)} | "
+            f"{statistics.mean(fd) / first_fd:.2f} "
             f"| {cell(recall, 3)} | {cell(control, 3) if control else '-'} | "
             f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) | {flops / 1e9:.3f} | "
             f"{100 * flops * statistics.median(r) / peak:.1f} |"

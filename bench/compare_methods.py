@@ -34,7 +34,7 @@ import torch
 
 from ucgen.app.driver import train_run
 from ucgen.app.run_eval import evaluate_run
-from ucgen.app.trained import TrainedModel
+from ucgen.app.trained import STUDENTS, TrainedModel
 from ucgen.config import to_dict
 from ucgen.io.atomic import atomic_write_text
 from ucgen.io.runs import Run
@@ -152,7 +152,8 @@ def main() -> None:
         train_run(config, run, progress=False)
         seconds = time.perf_counter() - started
         print(f"{method} ({kind}): trained in {seconds:.0f} s", flush=True)
-        unets = ["diffusion", "distilled"] if config.diffusion.distill_steps else ["diffusion"]
+        students = [g for g, (_, key) in STUDENTS.items() if getattr(config.diffusion, key)]
+        unets = ["diffusion", *students]
         generators = [*unets, *sorted(TrainedModel.load(run.path).parts.generators)]
         sections = to_dict(config)
         mine = [(label, o) for label, o in variants if o.split(".", 1)[0] in sections]

@@ -165,6 +165,10 @@ SAMPLE = rows(
         Bad("sample {run} --generator distilled --steps 2", ("no distilled generator",)),
     ),
     (
+        "sample-fewstep-without-one",
+        Bad("sample {run} --generator fewstep", ("no fewstep generator", "step_distill_steps")),
+    ),
+    (
         "vary-float-image",
         Bad("vary {run} --image {tmp}/f.tif --steps 2", ("mode F", "8-bit"), prepare=_float_tif),
     ),
@@ -176,7 +180,7 @@ TRAIN = rows(
     ("rho-negative", Bad("train --preset tiny --set sample.rho=-1 --dry-run", ("sample.rho",))),
     (
         "solver-unknown",
-        Bad("train --preset tiny --set sample.solver=euler --dry-run", ("sample.solver", "euler")),
+        Bad("train --preset tiny --set sample.solver=rk4 --dry-run", ("sample.solver", "rk4")),
     ),
     (
         "rcg-steps-negative",
@@ -300,6 +304,20 @@ TRAIN = rows(
     (
         "distill-steps-negative",
         Bad("train --preset tiny --set diffusion.distill_steps=-1 --dry-run", ("distill_steps",)),
+    ),
+    (
+        "step-distill-steps-negative",
+        Bad(
+            "train --preset tiny --set diffusion.step_distill_steps=-2 --dry-run",
+            ("step_distill_steps", "-2"),
+        ),
+    ),
+    (
+        "step-distill-levels-zero",
+        Bad(
+            "train --preset tiny --set diffusion.step_distill_levels=0 --dry-run",
+            ("step_distill_levels", "[1, 100]"),
+        ),
     ),
 )
 

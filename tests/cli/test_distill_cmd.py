@@ -1,6 +1,6 @@
-"""Guidance distillation through the CLI: added to a finished run by resuming it, then the
-run's default generator (its scales by the student, others by the UNet it was distilled
-from), and that UNet kept as it was."""
+"""Distillation through the CLI: guidance then step distillation added to a finished run by
+resuming it, each then the run's default generator (its scales by the student, others by the
+generator it was distilled from), and what it was distilled from kept as it was."""
 
 from __future__ import annotations
 
@@ -43,10 +43,32 @@ def test_distillation_joins_a_finished_run_and_samples_at_its_scales(tmp_path, c
     assert np.array_equal(d, e)  # other scales: the UNet it was distilled from
     assert main(["eval", str(run), "--n", "16"]) == 0
     report = json.loads((run / "eval.json").read_text())
-    assert report["run"]["generator"] == "DistilledGenerator"
+    assert report["run"]["generator"] == "distilled"
 
     capsys.readouterr()
     assert main([*resume, "--set", "diffusion.steps=8"]) == 2  # the student was built from it
     assert "later stages" in error_line(capsys)
     assert main([*resume, "--set", "sample.guidance=3"]) == 2  # what the student learned
     assert "distillation has started" in error_line(capsys)
+
+    step = ["--set", "diffusion.step_distill_steps=4", "--set", "diffusion.step_distill_levels=2"]
+    assert main([*resume, *step]) == 0
+    assert main([*sample[:-1], str(tmp_path / "f.npz")]) == 0
+    assert main([*sample[:-1], str(tmp_path / "g.npz"), "--generator", "fewstep"]) == 0
+    assert main([*sample[:-1], str(tmp_path / "h.npz"), "--generator", "distilled"]) == 0
+    f, g, h = (np.load(tmp_path / f"{x}.npz")["images"] for x in "fgh")
+    assert np.array_equal(f, g) and not np.array_equal(f, h)  # the step student by default
+    assert np.array_equal(h, b)  # the guidance student it was distilled from, as it was
+    assert main([*sample[:-1], str(tmp_path / "i.npz"), "--guidance", "3"]) == 0
+    assert np.array_equal(np.load(tmp_path / "i.npz")["images"], d)  # other scales: the UNet
+    assert main(["eval", str(run), "--n", "16"]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["run"]["generator"] == "fewstep"
+    assert (report["sampling"]["solver"], report["sampling"]["nfe"]) == ("euler", 2)
+
+    capsys.readouterr()
+    assert main([*resume, "--set", "diffusion.distill_steps=8"]) == 2  # the teacher
+    assert "later stages" in error_line(capsys)
+    for key in ("diffusion.step_distill_levels=3", "sample.rho=5"):
+        assert main([*resume, "--set", key]) == 2  # what the step student learned
+        assert "step distillation has started" in error_line(capsys)

@@ -98,8 +98,8 @@ def test_strength_integrates_only_the_last_levels(solver: str) -> None:
 
 
 def test_unknown_solver_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown solver 'euler'"):
-        EDM0.sample(Ideal(), NOISE, 4, "euler")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown solver 'rk4'"):
+        EDM0.sample(Ideal(), NOISE, 4, "rk4")  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +140,33 @@ def test_dpmpp2m_starts_from_an_image(unet: HMUNet) -> None:
 
 def test_bad_solver_or_rho_is_a_one_line_error_naming_the_key(tmp_path, capsys) -> None:
     argv = ["train", "--preset", "tiny", "--runs-dir", str(tmp_path), "--dry-run"]
-    assert main([*argv, "--set", "sample.solver=euler"]) == 2
+    assert main([*argv, "--set", "sample.solver=rk4"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "ucgen: error: sample.solver: must be one of heun, dpmpp2m; got 'euler'"
+    assert err == "ucgen: error: sample.solver: must be one of heun, dpmpp2m, euler; got 'rk4'"
     assert main([*argv, "--set", "sample.rho=0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "ucgen: error: sample.rho: must be in (0, 100], got 0.0"
     assert main([*argv, "--set", "sample.solver=dpmpp2m", "--set", "sample.rho=10"]) == 0
     out = capsys.readouterr().out
     assert '"solver": "dpmpp2m"' in out and '"rho": 10.0' in out
+
+
+def test_euler_is_first_order_on_eq5_or_given_levels() -> None:
+    """Euler (DDIM) takes one evaluation a level and halves its error when the levels double
+    (first order, where DPM-Solver++(2M) quarters it); given levels are sampled exactly as
+    eq. 5's count of the same levels, and levels that are not positive and decreasing are
+    refused."""
+    errors = [relative_error(EDM0.sample(Ideal(), NOISE, n, "euler"), EXACT) for n in (16, 32)]
+    assert 0.35 < errors[1] / errors[0] < 0.65
+    calls = Ideal()
+    out = EDM0.sample(calls, NOISE, 5, "euler")
+    assert len(calls.levels) == nfe("euler", 5) == 5
+    given = EDM0.sigma_steps(5)[:-1].tolist()
+    assert torch.equal(EDM0.sample(Ideal(), NOISE, given, "euler"), out)
+    assert nfe("euler", given) == 5 and nfe("heun", given) == 9
+    partial = Ideal()
+    EDM0.sample(partial, NOISE, given, "euler", init=torch.zeros_like(NOISE), strength=0.4)
+    assert partial.levels == pytest.approx(given[-2:])
+    for bad in ([], [1.0, 2.0], [3.0, 0.0], [2.0, 2.0]):
+        with pytest.raises(ValueError, match="positive and decreasing"):
+            EDM0.sample(Ideal(), NOISE, bad, "euler")

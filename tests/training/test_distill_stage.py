@@ -1,5 +1,6 @@
-"""Guidance distillation: the student's one prediction approaches the teacher's guided two, it
-saves with its scales, and the generator built from it leaves other scales to the teacher."""
+"""Distillation: a guidance student's one prediction approaches the teacher's guided two, a
+step student's few Euler steps the teacher's Heun path; each saves what it gives, and the
+generator built from it leaves other scales to the teacher."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import dataclasses
 
 import torch
 
+from ucgen.diffusion.edm import EDM
 from ucgen.diffusion.pipeline import DiffusionGenerator, SamplerSettings, guided_denoiser
 from ucgen.models.hm_unet import load_unet
-from ucgen.training.distill_stage import DistilledGenerator, Guidance, GuidanceDistillStage
+from ucgen.training.distill_stage import (
+    SUBSTEPS,
+    Distilled,
+    DistilledGenerator,
+    GuidanceDistillStage,
+    StepDistillStage,
+)
 
 from .test_diffusion_stage import TRAIN, digits, one_thread, oracle_stage  # noqa: F401
 
-GUIDANCE = Guidance(3.0, 3.0)
+GUIDANCE = Distilled(3.0, 3.0)
 
 
 def gap(unet, teacher, stage, images, labels) -> float:
@@ -52,7 +60,7 @@ def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_p
     assert after < 0.5 * before, (before, after)
 
     stage.save(tmp_path / "student")
-    assert Guidance.read(tmp_path / "student") == GUIDANCE
+    assert Distilled.read(tmp_path / "student") == GUIDANCE
     student, own = DiffusionGenerator(load_unet(tmp_path / "student")), DiffusionGenerator(teacher)
     generator = DistilledGenerator(student, own, GUIDANCE)
     cond = teacher_stage.condition_fn(images[:2], labels[:2])
@@ -61,3 +69,45 @@ def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_p
     assert torch.equal(generator.render(cond, 2, 0, settings), student.render(cond, 2, 0, plain))
     other = dataclasses.replace(settings, guidance_coarse=2.0)
     assert torch.equal(generator.render(cond, 2, 0, other), own.render(cond, 2, 0, other))
+
+
+def test_step_student_takes_in_few_euler_steps_what_the_teacher_takes_in_heun_steps(
+    digits,  # noqa: F811
+    tmp_path,
+) -> None:
+    torch.manual_seed(0)
+    teacher_stage = oracle_stage(digits, dataclasses.replace(TRAIN, steps=40, ema=0.0))
+    images, labels = digits.tensors(), torch.from_numpy(digits.labels)
+    for step in range(40):
+        teacher_stage.train_step(images, labels, step)
+    teacher = teacher_stage.ema.eval()
+    stage = StepDistillStage(
+        teacher, GUIDANCE, GUIDANCE, 2, 7.0, 80, 8, 5e-3, 0.0, teacher_stage.condition_fn
+    )
+    assert stage.distilled.levels == tuple(EDM().sigma_steps(2 * SUBSTEPS)[0:6:3].tolist())
+    cond = teacher_stage.condition_fn(images, labels)
+    own = DiffusionGenerator(teacher)
+    guided = SamplerSettings(guidance_coarse=3.0, guidance_fine=3.0)
+    # What the student learns to give: the teacher's Heun path over its 2 * SUBSTEPS levels.
+    target = own.render(cond, 8, 0, dataclasses.replace(guided, steps=2 * SUBSTEPS))
+    few = dataclasses.replace(guided, steps=stage.distilled.levels, solver="euler")
+    teacher_gap = (own.render(cond, 8, 0, few) - target).square().mean()
+    plain = dataclasses.replace(few, guidance_coarse=1.0, guidance_fine=1.0)
+    untrained_gap = (DiffusionGenerator(stage.model).render(cond, 8, 0, plain) - target).square()
+    for step in range(80):
+        stage.train_step(images, labels, step)
+    stage.save(tmp_path / "student")
+    assert Distilled.read(tmp_path / "student") == stage.distilled
+    student = DistilledGenerator(
+        DiffusionGenerator(load_unet(tmp_path / "student")), own, stage.distilled
+    )
+    assert student.sampled_with(guided) == plain
+    images_student = student.render(cond, 8, 0, guided)
+    gap_after = (images_student - target).square().mean()
+    assert gap_after < 0.5 * min(teacher_gap, untrained_gap.mean()), (
+        gap_after,
+        teacher_gap,
+        untrained_gap.mean(),
+    )
+    other = dataclasses.replace(guided, guidance_coarse=2.0)
+    assert torch.equal(student.render(cond, 8, 0, other), own.render(cond, 8, 0, other))

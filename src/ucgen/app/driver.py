@@ -21,7 +21,7 @@ from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, latest_checkpoint
 from ucgen.runtime.speed import SpeedSettings, set_threads
 from ucgen.training.diffusion_stage import DiffusionStage, unet_config
-from ucgen.training.distill_stage import Guidance, GuidanceDistillStage
+from ucgen.training.distill_stage import Distilled, GuidanceDistillStage, StepDistillStage
 from ucgen.training.loop import LoopSettings, train_stage
 
 # What a resume may change of the shared sections: run-time settings of training, the sampling
@@ -50,10 +50,23 @@ RESUMABLE: dict[str, dict[str, str | None]] = {
     "sample": dict.fromkeys(f.name for f in dataclasses.fields(Config().sample)),
     "eval": dict.fromkeys(f.name for f in dataclasses.fields(Config().eval)),
     "data": dict.fromkeys(("root", "limit")),
-    "diffusion": {"steps": DiffusionStage.name, "distill_steps": GuidanceDistillStage.name},
+    "diffusion": {
+        "steps": DiffusionStage.name,
+        "distill_steps": GuidanceDistillStage.name,
+        "step_distill_steps": StepDistillStage.name,
+        "step_distill_levels": None,
+    },
 }
-# The scales guidance distillation learns: fixed once it has started.
-DISTILLED_KEYS = ("sample.guidance", "sample.guidance_fine")
+# What a distillation stage's student learns (the guidance scales; for step distillation also
+# the levels): fixed once the stage has started.
+GUIDANCE_KEYS = ("sample.guidance", "sample.guidance_fine")
+LEARNED_KEYS = {
+    GuidanceDistillStage.name: ("guidance distillation", GUIDANCE_KEYS),
+    StepDistillStage.name: (
+        "step distillation",
+        (*GUIDANCE_KEYS, "sample.rho", "diffusion.step_distill_levels"),
+    ),
+}
 # Why some refused keys are refused, where the general reason would puzzle.
 REFUSED_BECAUSE = {
     "lr": "the checkpoint's optimiser state keeps its own learning rate; "
@@ -61,9 +74,9 @@ REFUSED_BECAUSE = {
     "seed": "the checkpoints continue this seed's data order and random state",
     "batch_size": "the checkpoints continue this batch size's data order",
 }
-# Every method trains the pixel generator last, then (optionally) its guidance-distilled student:
-# only the length of the last stage begun may grow once it has finished.
-LAST_STAGES = (DiffusionStage.name, GuidanceDistillStage.name)
+# Every method trains the pixel generator last, then (optionally) its guidance-distilled and
+# step-distilled students: only the length of the last stage begun may grow once it has finished.
+LAST_STAGES = (DiffusionStage.name, GuidanceDistillStage.name, StepDistillStage.name)
 
 
 def check_resume(saved: Config, config: Config, run: Run) -> None:
@@ -79,7 +92,11 @@ def check_resume(saved: Config, config: Config, run: Run) -> None:
     if saved.method is not None:
         resumable[saved.train.method] = type(saved.method).resumable
     new_sections = config.sections()
-    distilling = latest_checkpoint(run.checkpoints / GuidanceDistillStage.name) is not None
+    learning = [
+        (words, keys)
+        for stage, (words, keys) in LEARNED_KEYS.items()
+        if latest_checkpoint(run.checkpoints / stage) is not None
+    ]
     for name, old in saved.sections().items():
         new = new_sections[name]
         for item in dataclasses.fields(old):
@@ -99,12 +116,13 @@ def check_resume(saved: Config, config: Config, run: Run) -> None:
             stage = allowed[item.name]
             if stage is not None:
                 _check_new_length(key, before, after, run, stage)
-            if key in DISTILLED_KEYS and distilling:
-                raise ConfigError(
-                    f"{key}: the run's guidance distillation has started at {before!r} (its "
-                    f"student learns that guidance); sample at {after!r} with --guidance, or "
-                    "start a new run"
-                )
+            for words, keys in learning:
+                if key in keys:
+                    raise ConfigError(
+                        f"{key}: the run's {words} has started at {before!r} (its student "
+                        f"learns it); sample at {after!r} with the sampling options, or start "
+                        "a new run"
+                    )
 
 
 def _check_new_length(key: str, before: int, after: int, run: Run, stage: str) -> None:
@@ -187,11 +205,12 @@ def train_run(
         init=parts.unet_init,
     )
     train_stage(pixel, data, run, settings, device)
-    if config.diffusion.distill_steps:
-        d = config.diffusion
+    d, guidance = config.diffusion, Distilled(config.sample.guidance, config.sample.guidance_fine)
+    teacher, teacher_guidance = pixel.ema, guidance
+    if d.distill_steps:
         student = GuidanceDistillStage(
             pixel.ema,
-            Guidance(config.sample.guidance, config.sample.guidance_fine),
+            guidance,
             d.distill_steps,
             d.batch_size,
             d.lr,
@@ -203,6 +222,22 @@ def train_run(
             preview_rho=config.sample.rho,
         )
         train_stage(student, data, run, settings, device)
+        teacher, teacher_guidance = student.ema, Distilled()
+    if d.step_distill_steps:
+        fewstep = StepDistillStage(
+            teacher,
+            teacher_guidance,
+            guidance,
+            d.step_distill_levels,
+            config.sample.rho,
+            d.step_distill_steps,
+            d.batch_size,
+            d.lr,
+            d.ema,
+            condition,
+            preview,
+        )
+        train_stage(fewstep, data, run, settings, device)
     dist.barrier()
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ucgen.app.driver import load_training_data
 from ucgen.app.trained import TrainedModel
 from ucgen.data import load_dataset
-from ucgen.diffusion.edm import nfe
+from ucgen.diffusion.edm import level_count, nfe
 from ucgen.evaluation import semantic
 from ucgen.evaluation.evaluate import (
     evaluate_samples,
@@ -87,12 +87,13 @@ def evaluate_run(
     report["run"] = {
         "path": str(model.run.path),
         "method": config.train.method,
-        "generator": type(model.generator).__name__,
+        "generator": model.generator_name,
     }
+    used = model.sampled_with()
     report["sampling"] = {
-        "steps": config.sample.steps,
-        "solver": config.sample.solver,
-        "nfe": nfe(config.sample.solver, config.sample.steps),
+        "steps": level_count(used.steps),
+        "solver": used.solver,
+        "nfe": nfe(used.solver, used.steps),
         "rho": config.sample.rho,
         "guidance": config.sample.guidance,
         "guidance_fine": config.sample.guidance_fine,

@@ -27,11 +27,23 @@ from ucgen.models.hm_unet import load_unet
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import checkpoint_step, final_components, latest_checkpoint
 from ucgen.runtime.speed import set_threads
-from ucgen.training.distill_stage import DistilledGenerator, Guidance, GuidanceDistillStage
+from ucgen.training.distill_stage import (
+    Distilled,
+    DistilledGenerator,
+    GuidanceDistillStage,
+    StepDistillStage,
+)
 
 PIXEL_STAGE = "diffusion"
 DISTILLED = "distilled"
-UNET_GENERATORS = (PIXEL_STAGE, DISTILLED)  # trained by the driver, not by the method
+FEWSTEP = "fewstep"
+# The students the driver distils from the HM-UNet, each from the one before where it exists:
+# generator name -> (its stage, the diffusion key of its length).
+STUDENTS = {
+    DISTILLED: (GuidanceDistillStage.name, "distill_steps"),
+    FEWSTEP: (StepDistillStage.name, "step_distill_steps"),
+}
+UNET_GENERATORS = (PIXEL_STAGE, *STUDENTS)  # trained by the driver, not by the method
 # Seeds are non-negative 63-bit integers: what torch's generators take (seed + 1 and seed + row
 # offsets stay below 2**64) and numpy's SeedSequence mixes into each image's noise.
 MAX_SEED = 2**63 - 1
@@ -53,6 +65,7 @@ class TrainedModel:
     run: Run
     device: torch.device
     image_shape: tuple[int, int, int]
+    generator_name: str = PIXEL_STAGE
 
     @classmethod
     def load(
@@ -64,9 +77,10 @@ class TrainedModel:
         method: Method | None = None,
     ) -> TrainedModel:
         """Load a run's parts and one of its pixel generators: the HM-UNet ("diffusion"), its
-        guidance-distilled student ("distilled", which leaves other scales to the HM-UNet;
-        the default where the run has one, else "diffusion") or one the method names in
-        `Parts.generators` (e.g. "stage1"), with
+        guidance-distilled student ("distilled", which leaves other scales to the HM-UNet),
+        its step-distilled student ("fewstep", a few Euler steps at its own levels; other
+        scales to the generator it was distilled from), the last of these the run has
+        finished by default, or one the method names in `Parts.generators` (e.g. "stage1"), with
         `section.key=value` overrides of the run's config (e.g. "cofi.prior=gaussian").
         `method`: the instance the run was trained with, where it was built in Python
         (`train_run(..., method=RCG(encoder=net))`), else the registry's."""
@@ -85,7 +99,8 @@ class TrainedModel:
                 raise
             raise CheckpointError(unfinished) from None
         if generator is None:
-            generator = DISTILLED if _distilled(run, config) else PIXEL_STAGE
+            finished = [name for name in STUDENTS if _finished(run, config, name)]
+            generator = finished[-1] if finished else PIXEL_STAGE
         if generator in UNET_GENERATORS:
             if unfinished is not None:
                 names = ", ".join(sorted(parts.generators))
@@ -94,22 +109,27 @@ class TrainedModel:
             unet = load_unet(final_components(run.checkpoints, PIXEL_STAGE)).to(dev).eval()
             shape = (unet.config.in_channels, unet.config.resolution, unet.config.resolution)
             pixel: PixelGenerator = DiffusionGenerator(unet, precision=config.sample.precision)
-            if generator == DISTILLED:
-                _check_distilled(run, config)
-                folder = final_components(run.checkpoints, GuidanceDistillStage.name)
-                student = DiffusionGenerator(
-                    load_unet(folder).to(dev).eval(), precision=config.sample.precision
-                )
-                pixel = DistilledGenerator(student, pixel, Guidance.read(folder))  # type: ignore[arg-type]
+            if generator in STUDENTS:
+                _check_finished(run, config, generator)
+                names = list(STUDENTS)
+                for name in names[: names.index(generator) + 1]:  # each from the one before
+                    if name == generator or _finished(run, config, name):
+                        folder = final_components(run.checkpoints, STUDENTS[name][0])
+                        student = DiffusionGenerator(
+                            load_unet(folder).to(dev).eval(), precision=config.sample.precision
+                        )
+                        pixel = DistilledGenerator(student, pixel, Distilled.read(folder))  # type: ignore[arg-type]
             if parts.unet_input is not None:
                 pixel = UNetInputGenerator(pixel, parts.unet_input)
-            return cls(config, parts, pixel, run, dev, shape)
+            return cls(config, parts, pixel, run, dev, shape, generator)
         if generator not in parts.generators:
             known = ", ".join([PIXEL_STAGE, *sorted(parts.generators)])
             raise UcgenError(f"this run has no generator '{generator}': it has {known}")
         if parts.image_shape is None:
             raise UcgenError(f"generator '{generator}' does not state its image shape")
-        return cls(config, parts, parts.generators[generator], run, dev, parts.image_shape)
+        return cls(
+            config, parts, parts.generators[generator], run, dev, parts.image_shape, generator
+        )
 
     def conditions(self, n: int, seed: int = 0, code: int | None = None) -> Condition | None:
         """n conditions from the method's sampler (None for an unconditional model)."""
@@ -150,20 +170,42 @@ class TrainedModel:
         dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
         if not 0 < strength <= 1:
             raise UcgenError(f"strength must be in (0, 1], got {strength}")
-        settings = SamplerSettings(
-            steps,
-            guidance,
-            guidance_fine,
+        settings = dataclasses.replace(
+            self.settings(strength),
+            steps=steps,
+            guidance_coarse=guidance,
+            guidance_fine=guidance_fine,
+        )
+        x = self.generator.render(
+            condition, n, seed, settings, init=None if init is None else to_model_range(init)
+        )
+        return to_uint8(x)
+
+    def settings(self, strength: float = 1.0) -> SamplerSettings:
+        """The sampler settings of the run's sample.* config (redrawing start images as much
+        as `strength` says)."""
+        s = self.config.sample
+        return SamplerSettings(
+            s.steps,
+            s.guidance,
+            s.guidance_fine,
             s.batch_size,
             strength,
             s.guidance_schedule,
             s.solver,
             s.rho,
         )
-        x = self.generator.render(
-            condition, n, seed, settings, init=None if init is None else to_model_range(init)
-        )
-        return to_uint8(x)
+
+    def sampled_with(self) -> SamplerSettings:
+        """What the UNet drawing images at the config's settings samples with: a distilled
+        student's own settings (no guidance; a step-distilled one's levels and solver) where
+        it serves them, else the config's."""
+        generator = self.generator
+        while isinstance(generator, UNetInputGenerator):
+            generator = generator.inner
+        if isinstance(generator, DistilledGenerator):
+            return generator.sampled_with(self.settings())
+        return self.settings()
 
     def sample(
         self, n: int, seed: int = 0, code: int | None = None, **kw: float | int | None
@@ -323,25 +365,28 @@ def _unfinished(run: Run, config: Config) -> str | None:
     )
 
 
-def _distilled(run: Run, config: Config) -> bool:
-    """Whether the run's guidance distillation has finished."""
-    steps = config.diffusion.distill_steps
-    latest = latest_checkpoint(run.checkpoints / GuidanceDistillStage.name)
+def _finished(run: Run, config: Config, student: str) -> bool:
+    """Whether the run's stage of the `STUDENTS` generator `student` has finished."""
+    stage, key = STUDENTS[student]
+    steps = getattr(config.diffusion, key)
+    latest = latest_checkpoint(run.checkpoints / stage)
     return bool(steps) and latest is not None and checkpoint_step(latest) >= steps
 
 
-def _check_distilled(run: Run, config: Config) -> None:
-    """The distilled generator exists only once its stage has finished."""
-    if _distilled(run, config):
+def _check_finished(run: Run, config: Config, student: str) -> None:
+    """A distilled generator exists only once its stage has finished."""
+    if _finished(run, config, student):
         return
-    if not config.diffusion.distill_steps:
+    key = f"diffusion.{STUDENTS[student][1]}"
+    if not getattr(config.diffusion, STUDENTS[student][1]):
         raise UcgenError(
-            f"{run.path} has no distilled generator: train one with `ucgen train --resume "
-            f"{run.path} --set diffusion.distill_steps=N`"
+            f"{run.path} has no {student} generator: train one with `ucgen train --resume "
+            f"{run.path} --set {key}=N`"
         )
     raise CheckpointError(
-        f"{run.path} has an unfinished distilled generator (diffusion.distill_steps "
-        f"{config.diffusion.distill_steps}); resume it with `ucgen train --resume {run.path}`"
+        f"{run.path} has an unfinished {student} generator ({key} "
+        f"{getattr(config.diffusion, STUDENTS[student][1])}); resume it with "
+        f"`ucgen train --resume {run.path}`"
     )
 
 

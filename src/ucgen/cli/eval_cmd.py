@@ -39,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--generator",
         default=None,
-        help="with RUN: pixel generator to evaluate (diffusion; distilled, the default where "
-        "the run has a guidance-distilled UNet; or one of the method's, e.g. stage1)",
+        help="with RUN: pixel generator to evaluate (diffusion, distilled, fewstep: by "
+        "default the last of these the run has; or one of the method's, e.g. stage1)",
     )
     p.add_argument(
         "--data",

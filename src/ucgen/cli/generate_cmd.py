@@ -49,8 +49,10 @@ def _common(p: argparse.ArgumentParser, png: str) -> None:
         default=None,
         help="pixel generator: diffusion (the HM-UNet), distilled (its guidance-distilled "
         "student, one prediction per step at its distilled scales, other scales drawn by the "
-        "HM-UNet; the default where the run has one: diffusion.distill_steps) or another one "
-        "the method trained, e.g. stage1 (CoFi-UCGen's GAN generator)",
+        "HM-UNet: diffusion.distill_steps), fewstep (its step-distilled student, a few Euler "
+        "steps at levels of its own whatever --steps says: diffusion.step_distill_steps), or "
+        "another one the method trained, e.g. stage1 (CoFi-UCGen's GAN generator); default: "
+        "the last of fewstep, distilled and diffusion the run has",
     )
     p.add_argument(
         "--set",

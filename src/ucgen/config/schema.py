@@ -19,8 +19,9 @@ OnDivergence = Literal["stop", "rollback"]
 Device = Literal["auto", "cpu", "cuda"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 Precision = Literal["fp32", "bf16"]
-# ODE solvers of the diffusion sampler (ucgen.diffusion.edm): EDM's Heun, DPM-Solver++(2M).
-Solver = Literal["heun", "dpmpp2m"]
+# ODE solvers of the diffusion sampler (ucgen.diffusion.edm): EDM's Heun, DPM-Solver++(2M),
+# first-order Euler (DDIM).
+Solver = Literal["heun", "dpmpp2m", "euler"]
 GuidanceSchedule = Literal["constant", "linear"]
 # Seeds feed numpy's SeedSequence and torch generators (the loop's data order seeds one with
 # seed * 1_000_003 + epoch, which must stay below 2**64): unsigned 32-bit values fit them all.
@@ -94,6 +95,12 @@ class DiffusionConfig:
     # many steps after the UNet to give in one prediction its guided output at the scales of
     # sample.guidance and sample.guidance_fine (the "distilled" generator); 0: none.
     distill_steps: int = 0
+    # Step distillation (ucgen.training.distill_stage), after guidance distillation: a student
+    # trained for this many steps to sample at those scales in step_distill_levels Euler steps
+    # what the (guidance-distilled) UNet's Heun solver takes in 3 times as many (the "fewstep"
+    # generator); 0: none.
+    step_distill_steps: int = 0
+    step_distill_levels: int = 4
 
     def check(self) -> None:
         check_choices(self, "diffusion")
@@ -122,6 +129,16 @@ class DiffusionConfig:
             "diffusion.distill_steps",
             f"must be >= 0 (0: no distillation), got {self.distill_steps}",
         )
+        require(
+            self.step_distill_steps >= 0,
+            "diffusion.step_distill_steps",
+            f"must be >= 0 (0: no step distillation), got {self.step_distill_steps}",
+        )
+        require(
+            1 <= self.step_distill_levels <= 100,
+            "diffusion.step_distill_levels",
+            f"must be in [1, 100], got {self.step_distill_levels}",
+        )
 
 
 @dataclass
@@ -130,7 +147,8 @@ class SampleConfig:
 
     steps: int = 18
     # ODE solver over the `steps` noise levels: "heun" (EDM's Algorithm 1, 2 * steps - 1
-    # denoiser evaluations) or "dpmpp2m" (DPM-Solver++(2M), `steps` evaluations).
+    # denoiser evaluations), "dpmpp2m" (DPM-Solver++(2M), `steps` evaluations) or "euler"
+    # (first order, `steps` evaluations).
     solver: Solver = "heun"
     # rho of EDM's eq. 5 noise levels: larger puts more of the `steps` levels at low noise.
     rho: float = 7.0

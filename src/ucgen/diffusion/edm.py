@@ -7,8 +7,9 @@ noise distribution and loss weighting (eq. 8, Table 1), and two deterministic 2n
 solvers of the probability-flow ODE (eq. 4) on the same noise levels: EDM's Heun sampler
 (Algorithm 1, two denoiser evaluations per step) and DPM-Solver++(2M) (Lu et al. 2022,
 "DPM-Solver++: Fast Solver for Guided Sampling of Diffusion Probabilistic Models",
-arXiv 2211.01095, Algorithm 2; one evaluation per step). `EDM` holds numbers only, no weights
-(diffusers' scheduler/model split): the network is passed in as a function.
+arXiv 2211.01095, Algorithm 2; one evaluation per step), and the first-order Euler step they
+both refine (DDIM; what a step-distilled student is trained to take). `EDM` holds numbers
+only, no weights (diffusers' scheduler/model split): the network is passed in as a function.
 
 Shapes, stated once: a data batch is (B, ...) of any rank, and every per-sample factor is
 broadcast over its trailing dimensions. Images are (B, C, H, W) in [-1, 1], for which
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +33,15 @@ from ucgen.config.schema import Solver
 RawNet = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # A denoiser D(x, sigma) -> estimate of the clean data, x's shape (B, ...).
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# The noise levels a sampler passes: eq. 5's `steps` levels (`EDM.sigma_steps`), or the levels
+# themselves, decreasing and positive, to which the final 0 is appended (a step-distilled
+# student's, `ucgen.training.distill_stage`).
+Steps = int | Sequence[float]
+
+
+def level_count(steps: Steps) -> int:
+    """How many noise levels (before the final 0) `steps` stands for."""
+    return steps if isinstance(steps, int) else len(steps)
 
 
 def integrated_levels(steps: int, strength: float = 1.0) -> int:
@@ -43,11 +53,11 @@ def integrated_levels(steps: int, strength: float = 1.0) -> int:
     return max(1, round(strength * steps))
 
 
-def nfe(solver: Solver, steps: int, strength: float = 1.0) -> int:
+def nfe(solver: Solver, steps: Steps, strength: float = 1.0) -> int:
     """Denoiser evaluations per image of `EDM.sample` (times the 1 to 3 UNet predictions that
-    classifier-free guidance batches into each evaluation): Heun 2 L - 1, DPM-Solver++(2M) L,
-    for the L = `integrated_levels(steps, strength)` levels integrated."""
-    levels = integrated_levels(steps, strength)
+    classifier-free guidance batches into each evaluation): Heun 2 L - 1, DPM-Solver++(2M) and
+    Euler L, for the L = `integrated_levels(level_count(steps), strength)` levels integrated."""
+    levels = integrated_levels(level_count(steps), strength)
     return 2 * levels - 1 if solver == "heun" else levels
 
 
@@ -75,6 +85,16 @@ class EDM:
         frac = i / (steps - 1) if steps > 1 else i
         sigmas = (hi + frac * (lo - hi)) ** self.rho
         return torch.cat([sigmas, torch.zeros(1, dtype=torch.float64)])
+
+    def levels(self, steps: Steps) -> list[float]:
+        """The levels a sampler passes for `steps`, decreasing, ending with 0: eq. 5's
+        (`sigma_steps`) for a count, else the given levels and 0."""
+        if isinstance(steps, int):
+            return self.sigma_steps(steps).tolist()
+        given = [float(s) for s in steps]
+        if not given or given[-1] <= 0 or any(a <= b for a, b in itertools.pairwise(given)):
+            raise ValueError(f"noise levels must be positive and decreasing, got {given}")
+        return [*given, 0.0]
 
     def progress(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """How far along the eq.-5 schedule a noise level lies: 0 at sigma_max, 1 at sigma_min
@@ -146,31 +166,32 @@ class EDM:
     def start(
         self,
         noise: torch.Tensor,
-        steps: int,
+        steps: Steps,
         init: torch.Tensor | None = None,
         strength: float = 1.0,
     ) -> tuple[torch.Tensor, list[float]]:
         """Where sampling starts and the levels it passes, shared by both solvers.
 
         noise: (B, ...) standard normal, the data's shape. Without `init`: x = sigma_0 * noise
-        and all of `sigma_steps(steps)`. With `init` (shaped as noise), SDEdit (Meng et al.
-        2022): only the last `integrated_levels(steps, strength)` levels (and the final 0),
+        and all of `levels(steps)`. With `init` (shaped as noise), SDEdit (Meng et al.
+        2022): only the last `integrated_levels(level_count(steps), strength)` levels (and 0),
         from init + sigma * noise at the first of them, so the result keeps what that much noise
         leaves of init (the layout at strength ~0.5) and redraws the rest.
         Returns x (float32) and the levels, decreasing, ending with 0.
         """
-        levels = integrated_levels(steps, strength)
-        sigmas = self.sigma_steps(steps).tolist()
+        count = level_count(steps)
+        levels = integrated_levels(count, strength)
+        sigmas = self.levels(steps)
         if init is None:
             return noise.to(torch.float32) * sigmas[0], sigmas
-        sigmas = sigmas[steps - levels :]
+        sigmas = sigmas[count - levels :]
         return init.to(torch.float32) + noise.to(torch.float32) * sigmas[0], sigmas
 
     def sample(
         self,
         denoiser: Denoiser,
         noise: torch.Tensor,
-        steps: int,
+        steps: Steps,
         solver: Solver = "heun",
         init: torch.Tensor | None = None,
         strength: float = 1.0,
@@ -182,13 +203,35 @@ class EDM:
             return self.heun_sample(denoiser, noise, steps, init, strength)
         if solver == "dpmpp2m":
             return self.dpmpp2m_sample(denoiser, noise, steps, init, strength)
-        raise ValueError(f"unknown solver {solver!r}: heun or dpmpp2m")
+        if solver == "euler":
+            return self.euler_sample(denoiser, noise, steps, init, strength)
+        raise ValueError(f"unknown solver {solver!r}: heun, dpmpp2m or euler")
+
+    def euler_sample(
+        self,
+        denoiser: Denoiser,
+        noise: torch.Tensor,
+        steps: Steps,
+        init: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> torch.Tensor:
+        """Deterministic first-order sampling (Algorithm 1 without its correction; DDIM in
+        EDM's parametrisation): x_{i+1} = (sigma_{i+1} / sigma_i) x_i
+        + (1 - sigma_{i+1} / sigma_i) D(x_i; sigma_i), one evaluation per level, the last
+        (to 0) returning D itself. See `start` for the rest.
+        """
+        x, sigmas = self.start(noise, steps, init, strength)
+        b = x.shape[0]
+        for s_cur, s_next in itertools.pairwise(sigmas):
+            denoised = denoiser(x, x.new_full((b,), s_cur))
+            x = (s_next / s_cur) * x + (1 - s_next / s_cur) * denoised
+        return x
 
     def heun_sample(
         self,
         denoiser: Denoiser,
         noise: torch.Tensor,
-        steps: int,
+        steps: Steps,
         init: torch.Tensor | None = None,
         strength: float = 1.0,
     ) -> torch.Tensor:
@@ -217,7 +260,7 @@ class EDM:
         self,
         denoiser: Denoiser,
         noise: torch.Tensor,
-        steps: int,
+        steps: Steps,
         init: torch.Tensor | None = None,
         strength: float = 1.0,
     ) -> torch.Tensor:

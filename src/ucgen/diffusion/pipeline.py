@@ -1,4 +1,4 @@
-"""Inference pipeline: conditions in, images out, with an EDM sampler (Heun or DPM-Solver++(2M)).
+"""Inference pipeline: conditions in, images out, with an EDM sampler (`EDM.sample`'s solvers).
 
 No training and no weights of its own: it binds a UNet and a `Condition` into the denoiser
 that `EDM.sample` integrates. Seeds are per image (as in EDM's generate.py): image i's
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ucgen.config.schema import GuidanceSchedule, Precision, Solver
-from ucgen.diffusion.edm import EDM, Denoiser
+from ucgen.diffusion.edm import EDM, Denoiser, Steps
 from ucgen.models.condition import Condition
 from ucgen.models.hm_unet import HMUNet
 from ucgen.runtime.seeds import image_generator
@@ -101,7 +101,7 @@ def generate(
     condition: Condition | None,
     n: int,
     seed: int,
-    steps: int = 18,
+    steps: Steps = 18,
     guidance_coarse: float = 1.0,
     guidance_fine: float = 1.0,
     batch_size: int = 256,
@@ -116,7 +116,8 @@ def generate(
 
     condition: length n (coarse (n, Kc), fine (n, D)) or None for unconditional. Runs on the
     UNet's device in batches of `batch_size`; image i starts from `image_noise(seed, i)`, so
-    results do not depend on `batch_size`. `steps` levels cost `nfe(solver, steps, strength)`
+    results do not depend on `batch_size`. `steps` (eq. 5's count of noise levels, or the
+    levels themselves: `ucgen.diffusion.edm.Steps`) cost `nfe(solver, steps, strength)`
     evaluations (`ucgen.diffusion.edm`), times the number of guided predictions (1 to 3).
     precision "bf16": the UNet evaluations run under bfloat16 autocast, the ODE integration
     stays float32 (`EDM.denoise` casts F's output back), so images differ from fp32 sampling
@@ -156,12 +157,12 @@ def generate(
 class SamplerSettings:
     """How a pixel generator draws images. A generator ignores what it has no use for (a GAN
     has no steps or guidance). solver: the ODE solver over `steps` noise levels (`EDM.sample`),
-    placed by eq. 5 with `rho`;
+    placed by eq. 5 with `rho` (or given as the levels themselves);
     guidance_*: classifier-free guidance scales (1 = none); strength: with start images, how
     much of them to redraw, in (0, 1]; guidance_schedule: constant scales or RCG's linear ramp
     over the steps (`guided_denoiser`)."""
 
-    steps: int = 18
+    steps: Steps = 18
     guidance_coarse: float = 1.0
     guidance_fine: float = 1.0
     batch_size: int = 256
