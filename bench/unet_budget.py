@@ -8,7 +8,7 @@ trains (e.g. `cp -r RUN/checkpoints/diffusion/step-0006000 keep/`). Each is scor
 everything else (codes, prior, encoder) is the run's own.
 
     PYTHONPATH=src python bench/unet_budget.py RUN keep/step-0006000 keep/step-0008000 \\
-        --n 10000
+        --n 10000 --set train.threads=1
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ def main() -> None:
     parser.add_argument("run", help="a trained run folder (its own final UNet is scored too)")
     parser.add_argument("checkpoints", nargs="*", help="checkpoint folders step-NNNNNNN")
     parser.add_argument("--n", type=int, default=None, help="samples (default eval.num_samples)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="override of the run's config, section.key=value (repeatable)",
+    )
     args = parser.parse_args()
-    model = TrainedModel.load(args.run, generator="diffusion")
+    model = TrainedModel.load(args.run, generator="diffusion", overrides=args.overrides)
     final = model.generator
     print(
         "| UNet steps | FD | KID | recall | control acc. | NMI | images/s |\n"
