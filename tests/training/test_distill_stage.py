@@ -42,12 +42,18 @@ def gap(unet, teacher, stage, images, labels) -> float:
     return total
 
 
-def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_path) -> None:  # noqa: F811
+def trained_teacher(digits) -> tuple:  # noqa: F811
+    """A label-conditioned UNet trained 40 steps on the digits, with the images and labels."""
     torch.manual_seed(0)
-    teacher_stage = oracle_stage(digits, dataclasses.replace(TRAIN, steps=40, ema=0.0))
+    stage = oracle_stage(digits, dataclasses.replace(TRAIN, steps=40, ema=0.0))
     images, labels = digits.tensors(), torch.from_numpy(digits.labels)
     for step in range(40):
-        teacher_stage.train_step(images, labels, step)
+        stage.train_step(images, labels, step)
+    return stage, images, labels
+
+
+def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_path) -> None:  # noqa: F811
+    teacher_stage, images, labels = trained_teacher(digits)
     teacher = teacher_stage.ema.eval()
     stage = GuidanceDistillStage(
         teacher, GUIDANCE, 60, 8, 5e-3, 0.0, teacher_stage.condition_fn, preview_steps=2
@@ -75,11 +81,7 @@ def test_step_student_takes_in_few_euler_steps_what_the_teacher_takes_in_heun_st
     digits,  # noqa: F811
     tmp_path,
 ) -> None:
-    torch.manual_seed(0)
-    teacher_stage = oracle_stage(digits, dataclasses.replace(TRAIN, steps=40, ema=0.0))
-    images, labels = digits.tensors(), torch.from_numpy(digits.labels)
-    for step in range(40):
-        teacher_stage.train_step(images, labels, step)
+    teacher_stage, images, labels = trained_teacher(digits)
     teacher = teacher_stage.ema.eval()
     stage = StepDistillStage(
         teacher, GUIDANCE, GUIDANCE, 2, 7.0, 80, 8, 5e-3, 0.0, teacher_stage.condition_fn

@@ -81,10 +81,10 @@ class _StudentStage(OneNetworkStage):
         lr: float,
         ema: float,
         condition_fn: ConditionFn | None,
-        preview_conditions: PreviewConditions | None,
-        preview_steps: Steps,
-        preview_solver: Solver,
-        preview_rho: float,
+        preview_conditions: PreviewConditions | None = None,
+        preview_steps: Steps = 18,
+        preview_solver: Solver = "heun",
+        preview_rho: float = 7.0,
     ) -> None:
         self.teacher = teacher.eval().requires_grad_(False)
         self.distilled = distilled
@@ -157,34 +157,6 @@ class GuidanceDistillStage(_StudentStage):
 
     name = "distill"
     state_name = "guidance distillation state"
-
-    def __init__(
-        self,
-        teacher: HMUNet,
-        guidance: Distilled,
-        steps: int,
-        batch_size: int,
-        lr: float,
-        ema: float,
-        condition_fn: ConditionFn | None,
-        preview_conditions: PreviewConditions | None = None,
-        preview_steps: int = 18,
-        preview_solver: Solver = "heun",
-        preview_rho: float = 7.0,
-    ) -> None:
-        super().__init__(
-            teacher,
-            guidance,
-            steps,
-            batch_size,
-            lr,
-            ema,
-            condition_fn,
-            preview_conditions,
-            preview_steps,
-            preview_solver,
-            preview_rho,
-        )
 
     def sigma(self, b: int, device: torch.device) -> torch.Tensor:
         lo, hi = math.log(self.edm.sigma_min), math.log(self.edm.sigma_max)
