@@ -313,6 +313,20 @@ TRAIN = rows(
         ),
     ),
     (
+        "step-distill-steps-not-a-number",
+        Bad(
+            "train --preset tiny --set diffusion.step_distill_steps=abc --dry-run",
+            ("step_distill_steps",),
+        ),
+    ),
+    (
+        "step-distill-levels-huge",
+        Bad(
+            "train --preset tiny --set diffusion.step_distill_levels=101 --dry-run",
+            ("step_distill_levels", "[1, 100]"),
+        ),
+    ),
+    (
         "step-distill-levels-zero",
         Bad(
             "train --preset tiny --set diffusion.step_distill_levels=0 --dry-run",

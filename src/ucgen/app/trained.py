@@ -113,7 +113,7 @@ class TrainedModel:
                 _check_finished(run, config, generator)
                 names = list(STUDENTS)
                 for name in names[: names.index(generator) + 1]:  # each from the one before
-                    if name == generator or _finished(run, config, name):
+                    if _finished(run, config, name):
                         folder = final_components(run.checkpoints, STUDENTS[name][0])
                         student = DiffusionGenerator(
                             load_unet(folder).to(dev).eval(), precision=config.sample.precision
@@ -377,16 +377,16 @@ def _check_finished(run: Run, config: Config, student: str) -> None:
     """A distilled generator exists only once its stage has finished."""
     if _finished(run, config, student):
         return
-    key = f"diffusion.{STUDENTS[student][1]}"
-    if not getattr(config.diffusion, STUDENTS[student][1]):
+    key = STUDENTS[student][1]
+    steps = getattr(config.diffusion, key)
+    if not steps:
         raise UcgenError(
             f"{run.path} has no {student} generator: train one with `ucgen train --resume "
-            f"{run.path} --set {key}=N`"
+            f"{run.path} --set diffusion.{key}=N`"
         )
     raise CheckpointError(
-        f"{run.path} has an unfinished {student} generator ({key} "
-        f"{getattr(config.diffusion, STUDENTS[student][1])}); resume it with "
-        f"`ucgen train --resume {run.path}`"
+        f"{run.path} has an unfinished {student} generator (diffusion.{key} {steps}); resume "
+        f"it with `ucgen train --resume {run.path}`"
     )
 
 
