@@ -12,7 +12,7 @@ one UNet and one budget, the cluster-id row reusing the RCG row's encoder):
     python bench/compare_methods.py --preset fmnist --methods uncond \
         rcg-clusters=rcg:rcg.condition=clusters,rcg.encoder_from=@rcg cofi labels rcg ...
 
-(`rcg` must come before the row that names `@rcg`; bench/results/rcg-table9a.md has the
+(`rcg` must come before the row that names `@rcg`; bench/results/table9a-10k.md has the
 command that was run.) Every pixel generator a method
 trains is evaluated (CoFi-UCGen's HM-UNet and its stage-1 GAN), with the run's own config and
 with each --variant whose section the run's config has (by default CoFi's Gaussian condition
