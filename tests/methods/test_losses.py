@@ -69,6 +69,23 @@ def test_augment_rotation_turns_a_bar_and_keeps_a_disc():
     assert (turned - bar).abs().mean() > 0.3
 
 
+def test_augment_crop_enlarges_what_it_keeps():
+    grid = torch.linspace(-1, 1, 16)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    disc = torch.where(xx**2 + yy**2 < 0.2, 1.0, -1.0).expand(64, 1, 16, 16)
+    gen = torch.Generator().manual_seed(0)
+    cropped = losses.augment(disc, 0, False, False, gen, crop=0.7)
+    assert cropped.shape == disc.shape
+    # Boxes hold 30-100 % of the area, stretched to the whole: the disc's share grows, by at
+    # most 1 / 0.3 (plus a pixel's worth of interpolation).
+    share, cropped_share = (disc > 0).float().mean(), (cropped > 0).float().mean(dim=(1, 2, 3))
+    assert cropped_share.mean() > 1.3 * share
+    assert cropped_share.max() <= share / 0.3 + 0.05
+    assert (cropped_share - cropped_share.mean()).abs().max() > 0.02  # boxes differ
+    flat = torch.full((4, 1, 8, 8), -0.25)
+    assert torch.allclose(losses.augment(flat, 0, False, False, gen, crop=0.9), flat)
+
+
 def test_augment_shapes_and_hue_rotation_keeps_grey():
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(5, 3, 8, 8, generator=gen) * 2 - 1
@@ -87,6 +104,8 @@ def test_augment_shapes_and_hue_rotation_keeps_grey():
         ("aug_zoom", 1.0),
         ("mi_sharpness", 0.0),
         ("aug_rotate", 200.0),
+        ("aug_crop", 1.0),
+        ("aug_crop", -0.1),
     ],
 )
 def test_config_rejects_bad_values(key, value):

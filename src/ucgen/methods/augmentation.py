@@ -1,5 +1,5 @@
 """The label-free augmentation options that several methods' sections hold (aug_shift,
-aug_zoom, aug_rotate, aug_intensity, aug_flip, aug_color): their ranges, checked once. The
+aug_zoom, aug_rotate, aug_crop, aug_intensity, aug_flip, aug_color): their ranges, checked once. The
 augmentation itself is `ucgen.methods.cofi.losses.augment_with`. Kept free of torch, so that a
 method's options load without it."""
 
@@ -13,6 +13,7 @@ def check_augmentation(options: object, section: str) -> None:
     o = options
     require(0 <= o.aug_shift <= 8, f"{section}.aug_shift", f"must be in [0, 8], got {o.aug_shift}")  # type: ignore[attr-defined]
     require(0 <= o.aug_zoom < 1, f"{section}.aug_zoom", f"must be in [0, 1), got {o.aug_zoom}")  # type: ignore[attr-defined]
+    require(0 <= o.aug_crop < 1, f"{section}.aug_crop", f"must be in [0, 1), got {o.aug_crop}")  # type: ignore[attr-defined]
     require(
         0 <= o.aug_rotate <= 180,  # type: ignore[attr-defined]
         f"{section}.aug_rotate",

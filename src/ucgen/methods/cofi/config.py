@@ -53,6 +53,7 @@ class CoFiConfig:
     aug_zoom: float = 0.1  # augmentation: random scaling by a factor in [1 - zoom, 1 + zoom]
     aug_intensity: float = 0.2  # augmentation: random contrast and brightness of this size
     aug_rotate: float = 0.0  # augmentation: random rotation by up to this many degrees
+    aug_crop: float = 0.0  # augmentation: random resized crops cutting up to this area share
     coarse_pool: bool = False  # encoder reads bits from pooled features (position-free codes)
     # Fine vectors from a separate fine encoder trained this many steps through the diffusion
     # loss with the bit-codes fixed (ucgen.methods.cofi.fine_stage), instead of the stage-1

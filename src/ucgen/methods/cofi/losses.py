@@ -110,6 +110,7 @@ def augment_with(x: torch.Tensor, options: object) -> torch.Tensor:
         zoom=o.aug_zoom,  # type: ignore[attr-defined]
         intensity=o.aug_intensity,  # type: ignore[attr-defined]
         rotate=o.aug_rotate,  # type: ignore[attr-defined]
+        crop=o.aug_crop,  # type: ignore[attr-defined]
     )
 
 
@@ -122,10 +123,13 @@ def augment(
     zoom: float = 0.0,
     intensity: float = 0.0,
     rotate: float = 0.0,
+    crop: float = 0.0,
 ) -> torch.Tensor:
     """Label-free augmentation of (B, C, H, W) in [-1, 1]: if `zoom` or `rotate`, a random
     scaling by a factor in [1 - zoom, 1 + zoom] and rotation by an angle in [-rotate, rotate]
-    degrees about the centre (bilinear, edge-replicated borders);
+    degrees about the centre; if `crop`, then a random resized crop (SimCLR's): a box holding
+    a share in [1 - crop, 1] of the area, aspect ratio in [3/4, 4/3], anywhere inside the
+    image, stretched to its size (one bilinear resampling for all three, edge-replicated);
     random integer shifts of up to `shift` pixels (edge-replicated); if `flip`, random
     horizontal flips; if `color` and C == 3, a random hue rotation (rotation of RGB about the
     grey axis by a uniform angle); if `intensity`, a random contrast factor in
@@ -134,7 +138,7 @@ def augment(
     is, how large, how it is turned, which way it faces, what colour or brightness it has."""
     b, c, h, w = x.shape
     out = x
-    if zoom > 0 or rotate > 0:
+    if zoom > 0 or rotate > 0 or crop > 0:
         factor = 1 + zoom * (2 * torch.rand(b, generator=generator) - 1)
         angle = torch.zeros(b)
         if rotate > 0:
@@ -142,6 +146,9 @@ def augment(
         cos, sin = angle.cos() / factor, angle.sin() / factor
         theta = torch.zeros(b, 2, 3)
         theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+        if crop > 0:
+            box = _crop_boxes(b, crop, generator)
+            theta = torch.cat([box[:, :, :2] @ theta[:, :, :2], box[:, :, 2:]], dim=2)
         grid = F.affine_grid(theta.to(x), [b, c, h, w], align_corners=False)
         out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
     if shift > 0:
@@ -158,6 +165,20 @@ def augment(
         offset = intensity * (2 * torch.rand(b, 1, 1, 1, generator=generator) - 1)
         out = gain.to(x) * out + offset.to(x)
     return out.clamp(-1, 1) if (color or intensity > 0) else out
+
+
+def _crop_boxes(n: int, crop: float, generator: torch.Generator | None) -> torch.Tensor:
+    """(n, 2, 3) affine maps (affine_grid's) of the whole image onto random boxes inside it
+    that hold a share in [1 - crop, 1] of its area, with aspect ratios in [3/4, 4/3] (a box
+    wider or taller than the image is cut to it)."""
+    area = 1 - crop * torch.rand(n, generator=generator)
+    ratio = torch.exp(math.log(4 / 3) * (2 * torch.rand(n, generator=generator) - 1))
+    width, height = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)
+    box = torch.zeros(n, 2, 3)
+    box[:, 0, 0], box[:, 1, 1] = width, height
+    box[:, 0, 2] = (1 - width) * (2 * torch.rand(n, generator=generator) - 1)
+    box[:, 1, 2] = (1 - height) * (2 * torch.rand(n, generator=generator) - 1)
+    return box
 
 
 def _hue_rotations(n: int, generator: torch.Generator | None) -> torch.Tensor:

@@ -37,6 +37,7 @@ class RCGConfig:
     aug_shift: int = 2
     aug_zoom: float = 0.2
     aug_rotate: float = 10.0
+    aug_crop: float = 0.0  # random resized crops (SimCLR's) cutting up to this share of the area
     aug_flip: bool = False
     aug_color: bool = False
     aug_intensity: float = 0.4
