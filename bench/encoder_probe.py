@@ -1,10 +1,11 @@
-"""Linear probe of an RCG run's encoder at two depths: the backbone's pooled features and the
-projector's output (the representation r the UNet is conditioned on), on Fashion-MNIST.
+"""Linear probe of RCG encoders at two depths: the backbone's pooled features and r, the
+standardised projector output the UNet is conditioned on, on Fashion-MNIST.
 
     PYTHONPATH=src python bench/encoder_probe.py runs/fm-rcg/checkpoints/rcg-parts/encoder
 
 The probe is `ucgen.evaluation.semantic.linear_probe` (what `ucgen eval` reports for r), fitted
 on the first 10,000 training images and scored on the 10,000 test images.
+`bench/encoder_variants.py` trains encoders with other options and probes them as they train.
 """
 
 from __future__ import annotations
@@ -21,21 +22,35 @@ from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig
 TRAIN = 10_000
 
 
+class ProbeData:
+    """The probe's images and labels: the first TRAIN training images, all test images."""
+
+    def __init__(self) -> None:
+        train, test = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
+        self.x_train, self.y_train = train.tensors()[:TRAIN], train.labels[:TRAIN]
+        self.x_test, self.y_test = test.tensors(), test.labels
+
+    @torch.no_grad()
+    def probe(self, net: RepEncoder) -> tuple[float, float]:
+        """Test accuracy of the probe on the backbone's features and on r."""
+        net = net.eval()
+        backbone = [net.backbone(x).numpy() for x in (self.x_train, self.x_test)]
+        r = [net.represent(x).numpy() for x in (self.x_train, self.x_test)]
+        return (
+            linear_probe(backbone[0], self.y_train, backbone[1], self.y_test),
+            linear_probe(r[0], self.y_train, r[1], self.y_test),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("encoders", nargs="+", help="encoder component folders")
     args = parser.parse_args()
-    train, test = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
-    x_train, y_train = train.tensors()[:TRAIN], train.labels[:TRAIN]
-    x_test, y_test = test.tensors(), test.labels
+    data = ProbeData()
     for path in args.encoders:
-        net = load_component(RepEncoder, RepEncoderConfig, path).eval()
-        with torch.no_grad():
-            b_train, b_test = net.backbone(x_train), net.backbone(x_test)
-            p_train, p_test = net.projector(b_train), net.projector(b_test)
-        backbone = linear_probe(b_train.numpy(), y_train, b_test.numpy(), y_test)
-        projector = linear_probe(p_train.numpy(), y_train, p_test.numpy(), y_test)
-        print(f"{path}: backbone {backbone:.4f}, projector {projector:.4f}", flush=True)
+        net = load_component(RepEncoder, RepEncoderConfig, path)
+        backbone, r = data.probe(net)
+        print(f"{path}: backbone {backbone:.4f}, r {r:.4f}", flush=True)
 
 
 if __name__ == "__main__":
