@@ -6,7 +6,8 @@
 Encodes the run's training images once with its encoder (RCG's representations: no
 augmentation, so they are the same every epoch) and trains, for each variant (`rcg.rdm_*`
 options without the prefix, and `sample_steps`), the project's RDM stage on them: the same
-stage, loss, EMA and sampler as `ucgen train`, fed the representations instead of images. Each
+stage, loss, EMA and sampler as `ucgen train` (draws standardised as the run's condition
+sampler does), fed the representations instead of images. Each
 row: rep-FD of 10,000 drawn representations against the first 10,000 training ones, the floor
 (as many test representations against the same), training seconds and steps per second. The
 count is `ucgen eval`'s on Fashion-MNIST: FD's bias falls with the count, and at 1000 it hid
@@ -29,6 +30,7 @@ from ucgen.app.driver import load_training_data
 from ucgen.app.trained import TrainedModel
 from ucgen.evaluation.generation import fd_features
 from ucgen.methods.rcg.stages import RDMStage, sample_representations
+from ucgen.models.rep_encoder import standardise
 from ucgen.training.loop import batch_indices
 
 DRAWN = 10_000
@@ -90,7 +92,7 @@ def main() -> None:
             index = batch_indices(step, len(train), stage.batch_size, 0)
             stage.train_step(train[index], None, step)
         seconds = time.perf_counter() - started
-        drawn = sample_representations(stage.ema.eval(), DRAWN, 0, sample_steps)
+        drawn = standardise(sample_representations(stage.ema.eval(), DRAWN, 0, sample_steps))
         fd = fd_features(drawn.numpy(), target)
         lines.append(
             f"| {spec} | {fd:.4f} | {fd / floor:.2f} | {seconds:.0f} | "

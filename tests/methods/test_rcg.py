@@ -17,7 +17,12 @@ from ucgen.evaluation.generation import fd_features
 from ucgen.io.runs import Run
 from ucgen.methods import load_config
 from ucgen.methods.rcg.config import RCGConfig
-from ucgen.methods.rcg.stages import RDMStage, RepEncoderStage, two_views
+from ucgen.methods.rcg.stages import (
+    RDMStage,
+    RepEncoderStage,
+    sample_representations,
+    two_views,
+)
 from ucgen.models.condition import Condition
 from ucgen.models.rdm import RDMConfig
 from ucgen.training.loop import LoopSettings, train_stage
@@ -100,9 +105,24 @@ def test_rdm_fits_a_known_mixture() -> None:
     assert trained < 0.25 * untrained and trained < 1.0, (trained, untrained)
 
 
-def _samples(stage: RDMStage) -> np.ndarray:
-    from ucgen.methods.rcg.stages import sample_representations
+def test_drawn_representations_are_standardised_like_the_encoders() -> None:
+    """The condition sampler's draws lie where every encoder's representations do (zero mean,
+    unit standard deviation per row), however far off the RDM's raw output is."""
+    from ucgen.methods.rcg.method import RCGEncoder, RepresentationSampler
+    from ucgen.models.rdm import RDM
 
+    torch.manual_seed(0)
+    rdm = RDM(RDMConfig(dim=8, width=16, blocks=1)).eval()
+    encoder = RCGEncoder(_Identity(8), None, on_clusters=False)
+    drawn = RepresentationSampler(encoder, torch.zeros(1, 8), rdm, 4)
+    r = drawn.sample(64, torch.Generator().manual_seed(0)).coarse
+    assert torch.allclose(r.mean(dim=1), torch.zeros(64), atol=1e-5)
+    assert torch.allclose(r.std(dim=1), torch.ones(64), atol=1e-5)
+    unprojected = sample_representations(rdm, 64, 0, 4)
+    assert (unprojected.std(dim=1) - 1).abs().mean() > 0.05  # the projection did something
+
+
+def _samples(stage: RDMStage) -> np.ndarray:
     return sample_representations(stage.ema.eval(), 1000, seed=0, steps=16).numpy()
 
 

@@ -113,7 +113,10 @@ class RepresentationSampler:
         if self.rdm is None:
             g = torch.Generator().manual_seed(seed + offset)
             return self.train[torch.randint(len(self.train), (n,), generator=g)]
-        return sample_representations(self.rdm, n, seed, self.steps, offset)
+        # Every encoder's representations are standardised per sample, so they lie on one
+        # sphere; the RDM only learns that approximately (its draws come out shrunk inward),
+        # and projecting them back is exact.
+        return standardise(sample_representations(self.rdm, n, seed, self.steps, offset))
 
     def sample(self, n: int, generator: torch.Generator, code: int | None = None) -> Condition:
         seed = int(torch.randint(2**62, (1,), generator=generator))

@@ -23,7 +23,7 @@ from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi.losses import augment_with
 from ucgen.methods.rcg.config import RCGConfig
 from ucgen.models.rdm import RDM, RDMConfig
-from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, info_nce
+from ucgen.models.rep_encoder import RepEncoder, RepEncoderConfig, info_nce, standardise
 from ucgen.runtime.seeds import image_generator
 from ucgen.runtime.stage import OneNetworkStage
 
@@ -139,4 +139,5 @@ class RDMStage(OneNetworkStage):
         mapped to 0..255 (a representation is standardised per sample)."""
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         r = sample_representations(self.ema.eval(), 16, seed, self.options.rdm_sample_steps)
+        r = standardise(r)
         return ((r.clamp(-3, 3) + 3) / 6 * 255).round().to(torch.uint8).numpy()[None, ..., None]
