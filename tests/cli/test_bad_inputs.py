@@ -327,6 +327,13 @@ TRAIN = rows(
         ),
     ),
     (
+        "rcg-aug-crop-whole",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.aug_crop=1 --dry-run",
+            ("rcg.aug_crop", "[0, 1)"),
+        ),
+    ),
+    (
         "step-distill-levels-zero",
         Bad(
             "train --preset tiny --set diffusion.step_distill_levels=0 --dry-run",
