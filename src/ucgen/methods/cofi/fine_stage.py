@@ -7,7 +7,8 @@ generator's input, on a trunk frozen for the bit-codes). This stage trains a fin
 the image's frozen stage-1 bit-code and F(x) as the HM-UNet will be (the diffusion section's
 architecture and fine schedule): the diffusion-autoencoder recipe
 (Preechakul et al. 2022), with the code as a second input so that F encodes what the code does
-not. A small weight on mean(F(x)^2) keeps the vectors at unit scale. The auxiliary UNet is
+not. Nothing pulls F(x) towards zero: a penalty on mean(F(x)^2) (weight 0.01) starved all but
+its strongest few directions (bench/results/fine_control.md). The auxiliary UNet is
 the HM-UNet's starting point: the fine basis is fitted on F(x), and the HM-UNet, started from
 the auxiliary UNet's weights, goes on training on F-space vectors (the basis maps a
 condition's coefficients there), with condition dropout and EMA.
@@ -34,13 +35,12 @@ from ucgen.models.stage1 import Encoder
 from ucgen.runtime import distributed as dist
 from ucgen.runtime.checkpoints import latest_checkpoint
 
-FINE_PENALTY = 1e-2  # weight of mean(F(x)^2): keeps the bottleneck at unit scale
 ENCODER_FOLDER = "encoder"
 PREVIEW = 8
 
 
 class FineEncoderStage:
-    """TrainingStage of F and the auxiliary UNet (Adam on EDM loss + FINE_PENALTY * mean z^2).
+    """TrainingStage of F and the auxiliary UNet (Adam on the EDM loss).
 
     coarse: the frozen stage-1 encoder (its bits are the UNet's coarse condition).
     unet: the auxiliary UNet's architecture (coarse_dim = bits, fine_dim = D).
@@ -84,15 +84,13 @@ class FineEncoderStage:
         def net(x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
             return self.unet(x, c_noise, coarse, fine)
 
-        diffusion = self.edm.loss(net, images).mean()
-        scale = fine.float().pow(2).mean()
-        loss = diffusion + FINE_PENALTY * scale
+        loss = self.edm.loss(net, images).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         dist.sync_gradients([*self.encoder.parameters(), *self.unet.parameters()])
         self.optimizer.step()
         self._preview_images = images[:PREVIEW].detach()
-        return {"loss": diffusion.item(), "fine_rms": scale.sqrt().item()}
+        return {"loss": loss.item(), "fine_rms": fine.detach().float().pow(2).mean().sqrt().item()}
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.encoder, self.unet]
