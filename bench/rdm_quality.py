@@ -1,15 +1,16 @@
 """How good RCG's representation diffusion model (RDM) can get, on one run's representations.
 
     PYTHONPATH=src python bench/rdm_quality.py runs/fm-rcg \
-        --variant steps=3000 --variant steps=20000,width=512 --out bench/results/rdm_quality.md
+        --variant steps=12000 --marks 3000 6000 --variant steps=20000,width=512
 
 Encodes the run's training images once with its encoder (RCG's representations: no
 augmentation, so they are the same every epoch) and trains, for each variant (`rcg.rdm_*`
 options without the prefix, and `sample_steps`), the project's RDM stage on them: the same
-stage, loss, EMA and sampler as `ucgen train` (draws standardised as the run's condition
-sampler does), fed the representations instead of images. Each
-row: rep-FD of 10,000 drawn representations against the first 10,000 training ones, the floor
-(as many test representations against the same), training seconds and steps per second. The
+stage, loss, EMA and sampler as `ucgen train`, fed the representations instead of images. Each
+row (one per --marks step below the variant's steps, and one at its end): rep-FD of 10,000
+drawn representations, as the RDM draws them and standardised as the run's condition sampler
+uses them, against the first 10,000 training ones, the floor (as many test representations
+against the same), training seconds and steps per second. The
 count is `ucgen eval`'s on Fashion-MNIST: FD's bias falls with the count, and at 1000 it hid
 most of the gap (one RDM: 1.49x its floor at 1000 drawn, 5.1x at 10,000).
 """
@@ -56,6 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run")
     parser.add_argument("--variant", action="append", default=[])
+    parser.add_argument(
+        "--marks", type=int, nargs="*", default=[], help="also score at these steps"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -75,8 +79,8 @@ def main() -> None:
         f"Representations: {train.shape[1]}-dim, {len(train)} training, {len(test)} test; "
         f"floor (rep-FD of {DRAWN} test representations): {floor:.4f}.",
         "",
-        "| variant | rep-FD | x floor | train s | steps/s |",
-        "|---|---|---|---|---|",
+        "| variant | step | rep-FD as drawn | rep-FD standardised | x floor | train s | steps/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for spec in args.variant:
         v = parse(spec)
@@ -85,20 +89,25 @@ def main() -> None:
             config.method,
             **{f"rdm_{k}": (int(x) if k != "lr" and k != "ema" else x) for k, x in v.items()},
         )
+        marks = {m for m in args.marks if m < options.rdm_steps} | {options.rdm_steps}
         torch.manual_seed(0)
         stage = RDMStage(options, Given(train.shape[1]), "cpu")
-        started = time.perf_counter()
-        for step in range(stage.total_steps):
-            index = batch_indices(step, len(train), stage.batch_size, 0)
-            stage.train_step(train[index], None, step)
-        seconds = time.perf_counter() - started
-        drawn = standardise(sample_representations(stage.ema.eval(), DRAWN, 0, sample_steps))
-        fd = fd_features(drawn.numpy(), target)
-        lines.append(
-            f"| {spec} | {fd:.4f} | {fd / floor:.2f} | {seconds:.0f} | "
-            f"{stage.total_steps / seconds:.0f} |"
-        )
-        print(lines[-1], flush=True)
+        seconds = 0.0
+        for step in range(1, stage.total_steps + 1):
+            started = time.perf_counter()
+            index = batch_indices(step - 1, len(train), stage.batch_size, 0)
+            stage.train_step(train[index], None, step - 1)
+            seconds += time.perf_counter() - started
+            if step not in marks:
+                continue
+            raw = sample_representations(stage.ema.eval(), DRAWN, 0, sample_steps)
+            fd_raw = fd_features(raw.numpy(), target)
+            fd = fd_features(standardise(raw).numpy(), target)
+            lines.append(
+                f"| {spec} | {step} | {fd_raw:.4f} | {fd:.4f} | {fd / floor:.2f} | "
+                f"{seconds:.0f} | {step / seconds:.0f} |"
+            )
+            print(lines[-1], flush=True)
     lines += ["", f"Command: `python {' '.join(os.sys.argv)}`", ""]
     text = "\n".join(lines)
     print(text)
