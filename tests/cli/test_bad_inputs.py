@@ -334,6 +334,27 @@ TRAIN = rows(
         ),
     ),
     (
+        "rcg-aug-crop-negative",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.aug_crop=-0.1 --dry-run",
+            ("rcg.aug_crop", "[0, 1)"),
+        ),
+    ),
+    (
+        "rcg-aug-crop-nan",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.aug_crop=nan --dry-run",
+            ("rcg.aug_crop", "[0, 1)"),
+        ),
+    ),
+    (
+        "rcg-aug-crop-not-a-number",
+        Bad(
+            "train --preset tiny --method rcg --set rcg.aug_crop=abc --dry-run",
+            ("aug_crop",),
+        ),
+    ),
+    (
         "step-distill-levels-zero",
         Bad(
             "train --preset tiny --set diffusion.step_distill_levels=0 --dry-run",
