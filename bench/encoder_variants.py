@@ -1,7 +1,7 @@
 """RCG's self-supervised encoder trained with other options, probed as it trains.
 
     PYTHONPATH=src:bench python bench/encoder_variants.py --steps 1500 --every 500 \
-        --variant aug_crop=0.7 --variant temperature=0.5 --variant aug_zoom=0.3
+        --variant aug_crop=0,aug_zoom=0.3 --variant "" --variant temperature=0.5
 
 Each variant (`rcg.*` options without the prefix, comma-separated, over the fmnist preset's
 [rcg] section) trains the project's encoder stage (`RepEncoderStage`: the loss, views and
@@ -13,7 +13,6 @@ with batches drawn by one seeded generator, and prints the linear probe of
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import time
@@ -27,14 +26,10 @@ from ucgen.methods.rcg.stages import RepEncoderStage
 
 
 def options(spec: str) -> object:
-    """The fmnist preset's [rcg] options with `key=value,...` applied (types as the field's)."""
-    base = load_config("fmnist", overrides=["train.method=rcg"]).method
-    changes = {}
-    for item in filter(None, spec.split(",")):
-        key, value = item.split("=")
-        kind = type(getattr(base, key))
-        changes[key] = value == "true" if kind is bool else kind(value)
-    return dataclasses.replace(base, **changes)
+    """The fmnist preset's [rcg] options with `key=value,...` applied as `--set rcg.key=value`
+    (the config loader's parsing and range checks)."""
+    overrides = [f"rcg.{item}" for item in spec.split(",") if item]
+    return load_config("fmnist", overrides=["train.method=rcg", *overrides]).method
 
 
 def main() -> None:
