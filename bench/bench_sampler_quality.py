@@ -198,7 +198,7 @@ def main() -> None:
         recall = [r["generation"]["recall"] for r in reports]
         control = [r["control"]["mean"] for r in reports if "control" in r]
         with_sampler(model, run_sample, c)
-        used = model.sampled_with()
+        _, used = model.drawn_by()
         rows = unet_rows_per_image(model, 8)
         flops = flops_per_image(model, 8)
         r = rates[c]

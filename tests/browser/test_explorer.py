@@ -57,6 +57,10 @@ def test_sliders_bits_and_gallery_change_the_image(browser, explorer):
     _loaded(browser, explorer)
     assert browser.find_element("id", "error").text == ""
     assert _image(browser, "nearest").startswith("data:image/png")
+    # The run has no distilled student: its HM-UNet draws at the page's steps and guidance.
+    _wait(
+        browser, lambda b: b.find_element("id", "drawn-by").text.startswith("drawn by diffusion:")
+    )
     first = _image(browser, "image")
 
     chosen = browser.find_element("css selector", "#gallery button.chosen")

@@ -8,7 +8,9 @@ import json
 
 import numpy as np
 
+from ucgen.app.trained import TrainedModel
 from ucgen.cli.main import main
+from ucgen.serve.explorer import Explorer
 
 from .tiny_runs import error_line, train_tiny
 
@@ -63,8 +65,26 @@ def test_distillation_joins_a_finished_run_and_samples_at_its_scales(tmp_path, c
     assert np.array_equal(np.load(tmp_path / "i.npz")["images"], d)  # other scales: the UNet
     assert main(["eval", str(run), "--n", "16"]) == 0
     report = json.loads((run / "eval.json").read_text())
-    assert report["run"]["generator"] == "fewstep"
+    assert report["run"]["generator"] == report["run"]["drawn_by"] == "fewstep"
     assert (report["sampling"]["solver"], report["sampling"]["nfe"]) == ("euler", 2)
+
+    explorer = Explorer(TrainedModel.load(run))
+    served = explorer.render({"code": 0, "guidance": 2})
+    assert served["drawn_by"] == {
+        "generator": "fewstep",
+        "solver": "euler",
+        "steps": 2,
+        "guidance": 1.0,
+        "fell_back": False,
+    }
+    other = explorer.render({"code": 0, "guidance": 3, "steps": 3})["drawn_by"]
+    assert other == {
+        "generator": "diffusion",
+        "solver": "heun",
+        "steps": 3,
+        "guidance": 3.0,
+        "fell_back": True,
+    }
 
     capsys.readouterr()
     assert main([*resume, "--set", "diffusion.distill_steps=8"]) == 2  # the teacher

@@ -68,7 +68,7 @@ def test_student_learns_the_guided_prediction_and_keeps_its_scales(digits, tmp_p
     stage.save(tmp_path / "student")
     assert Distilled.read(tmp_path / "student") == GUIDANCE
     student, own = DiffusionGenerator(load_unet(tmp_path / "student")), DiffusionGenerator(teacher)
-    generator = DistilledGenerator(student, own, GUIDANCE)
+    generator = DistilledGenerator(student, own, GUIDANCE, "distilled")
     cond = teacher_stage.condition_fn(images[:2], labels[:2])
     settings = SamplerSettings(steps=2, guidance_coarse=3.0, guidance_fine=3.0)
     plain = dataclasses.replace(settings, guidance_coarse=1.0, guidance_fine=1.0)
@@ -101,7 +101,7 @@ def test_step_student_takes_in_few_euler_steps_what_the_teacher_takes_in_heun_st
     stage.save(tmp_path / "student")
     assert Distilled.read(tmp_path / "student") == stage.distilled
     student = DistilledGenerator(
-        DiffusionGenerator(load_unet(tmp_path / "student")), own, stage.distilled
+        DiffusionGenerator(load_unet(tmp_path / "student")), own, stage.distilled, "fewstep"
     )
     assert student.sampled_with(guided) == plain
     images_student = student.render(cond, 8, 0, guided)

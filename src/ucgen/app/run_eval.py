@@ -84,12 +84,13 @@ def evaluate_run(
         num_codes=model.parts.num_codes or None,
         seed=seed,
     )
+    drawn_by, used = model.drawn_by()
     report["run"] = {
         "path": str(model.run.path),
         "method": config.train.method,
         "generator": model.generator_name,
+        "drawn_by": drawn_by,
     }
-    used = model.sampled_with()
     report["sampling"] = {
         "steps": level_count(used.steps),
         "solver": used.solver,

@@ -118,7 +118,12 @@ class TrainedModel:
                         student = DiffusionGenerator(
                             load_unet(folder).to(dev).eval(), precision=config.sample.precision
                         )
-                        pixel = DistilledGenerator(student, pixel, Distilled.read(folder))  # type: ignore[arg-type]
+                        pixel = DistilledGenerator(  # type: ignore[assignment]
+                            student,
+                            pixel,  # type: ignore[arg-type]
+                            Distilled.read(folder),
+                            name,
+                        )
             if parts.unet_input is not None:
                 pixel = UNetInputGenerator(pixel, parts.unet_input)
             return cls(config, parts, pixel, run, dev, shape, generator)
@@ -160,35 +165,35 @@ class TrainedModel:
         """Images (N, H, W, C) uint8 for given conditions; sample.* config values by default.
         init: (N, H, W, C) uint8 images to start from, redrawn as much as `strength` in (0, 1]
         says (1: nothing of them is kept but the condition)."""
-        s = self.config.sample
-        steps = s.steps if steps is None else steps
-        guidance = s.guidance if guidance is None else guidance
-        guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
         self.check_count(n)
         check_seed(seed)
-        # The config's own bounds (steps in [1, 1000], finite scales >= 0), not a copy of them.
-        dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
-        if not 0 < strength <= 1:
-            raise UcgenError(f"strength must be in (0, 1], got {strength}")
-        settings = dataclasses.replace(
-            self.settings(strength),
-            steps=steps,
-            guidance_coarse=guidance,
-            guidance_fine=guidance_fine,
-        )
+        settings = self.sampler_settings(guidance, guidance_fine, steps, strength)
         x = self.generator.render(
             condition, n, seed, settings, init=None if init is None else to_model_range(init)
         )
         return to_uint8(x)
 
-    def settings(self, strength: float = 1.0) -> SamplerSettings:
-        """The sampler settings of the run's sample.* config (redrawing start images as much
-        as `strength` says)."""
+    def sampler_settings(
+        self,
+        guidance: float | None = None,
+        guidance_fine: float | None = None,
+        steps: int | None = None,
+        strength: float = 1.0,
+    ) -> SamplerSettings:
+        """The sampler settings of the run's sample.* config with these values in their place
+        (redrawing start images as much as `strength` says), each checked."""
         s = self.config.sample
+        steps = s.steps if steps is None else steps
+        guidance = s.guidance if guidance is None else guidance
+        guidance_fine = s.guidance_fine if guidance_fine is None else guidance_fine
+        # The config's own bounds (steps in [1, 1000], finite scales >= 0), not a copy of them.
+        dataclasses.replace(s, steps=steps, guidance=guidance, guidance_fine=guidance_fine).check()
+        if not 0 < strength <= 1:
+            raise UcgenError(f"strength must be in (0, 1], got {strength}")
         return SamplerSettings(
-            s.steps,
-            s.guidance,
-            s.guidance_fine,
+            steps,
+            guidance,
+            guidance_fine,
             s.batch_size,
             strength,
             s.guidance_schedule,
@@ -196,16 +201,26 @@ class TrainedModel:
             s.rho,
         )
 
-    def sampled_with(self) -> SamplerSettings:
-        """What the UNet drawing images at the config's settings samples with: a distilled
-        student's own settings (no guidance; a step-distilled one's levels and solver) where
-        it serves them, else the config's."""
+    def drawn_by(
+        self,
+        guidance: float | None = None,
+        guidance_fine: float | None = None,
+        steps: int | None = None,
+    ) -> tuple[str, SamplerSettings]:
+        """Which generator draws images at these settings (`render`'s defaults) and what its
+        network samples with: a distilled student serves only the scales it was distilled at
+        (unguided, and a step-distilled one at its own levels), other scales fall to the
+        generator it was distilled from."""
+        settings = self.sampler_settings(guidance, guidance_fine, steps)
         generator = self.generator
         while isinstance(generator, UNetInputGenerator):
             generator = generator.inner
-        if isinstance(generator, DistilledGenerator):
-            return generator.sampled_with(self.settings())
-        return self.settings()
+        while isinstance(generator, DistilledGenerator):
+            if generator.serves(settings):
+                return generator.name, generator.sampled_with(settings)
+            generator = generator.teacher  # type: ignore[assignment]
+        name = PIXEL_STAGE if self.generator_name in UNET_GENERATORS else self.generator_name
+        return name, settings
 
     def sample(
         self, n: int, seed: int = 0, code: int | None = None, **kw: float | int | None

@@ -18,6 +18,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ucgen.app.trained import TrainedModel
+from ucgen.diffusion.edm import level_count
 from ucgen.errors import UcgenError
 from ucgen.report.figures import png_data_uri
 
@@ -64,6 +65,7 @@ class Explorer:
             sizes = np.bincount(self.train_codes, minlength=self.parts.num_codes).tolist()
         return {
             "run": self.model.run.path.resolve().name,
+            "generator": self.model.generator_name,
             "num_codes": self.parts.num_codes,
             "code_bits": self.parts.code_bits,
             "sliders": self.sliders,
@@ -109,6 +111,7 @@ class Explorer:
             "fine": positions,
             "seed": seed,
             "nearest": self.nearest(image),
+            "drawn_by": self.drawn_by(steps, guidance),
         }
 
     def upload(self, data: bytes, request: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +134,20 @@ class Explorer:
             "code": code,
             "nearest_codes": self.nearest_codes(image),
             "variations": data_uri(variations, columns=VARIATIONS),
+            "drawn_by": self.drawn_by(steps, guidance),
+        }
+
+    def drawn_by(self, steps: int, guidance: float) -> dict[str, Any]:
+        """Which generator drew at these settings and how: a distilled student serves only the
+        guidance it was distilled at, and the page says when another scale fell to the slower
+        generator it was distilled from."""
+        name, used = self.model.drawn_by(guidance=guidance, steps=steps)
+        return {
+            "generator": name,
+            "solver": used.solver,
+            "steps": level_count(used.steps),
+            "guidance": used.guidance_coarse,
+            "fell_back": name != self.model.generator_name,
         }
 
     def settings(self, request: dict[str, Any]) -> tuple[int, int, float]:

@@ -249,17 +249,20 @@ class DistilledGenerator:
     """A distilled student as a `PixelGenerator`: one UNet prediction per solver evaluation at
     the scales it was distilled at, and for a step-distilled student its own levels with Euler
     steps whatever the settings' steps and solver; any other guidance is drawn by `teacher`
-    (the generator it was distilled from)."""
+    (the generator it was distilled from). `name`: the student's generator name, for saying
+    which network drew an image."""
 
     def __init__(
         self,
         inner: DiffusionGenerator,
         teacher: DiffusionGenerator | DistilledGenerator,
         distilled: Distilled,
+        name: str,
     ) -> None:
         self.inner = inner
         self.teacher = teacher
         self.distilled = distilled
+        self.name = name
 
     def serves(self, settings: SamplerSettings) -> bool:
         """Whether the student draws images at these settings (else the teacher does)."""

@@ -34,6 +34,11 @@ function sampler() {
   return { seed: Number($("seed").value), steps: Number($("steps").value), guidance: Number($("guidance").value) };
 }
 
+function drawnBy(d) {
+  const how = `drawn by ${d.generator}: ${d.steps} ${d.solver} steps, guidance ${d.guidance}`;
+  return d.fell_back ? `${how} (the ${info.generator} student serves guidance ${info.guidance} only)` : how;
+}
+
 function fine() {
   return Array.from(document.querySelectorAll("input.fine")).map((el) => Number(el.value));
 }
@@ -58,6 +63,7 @@ async function render() {
     const moved = body.fine.map((v, d) => [d, v]).filter(([, v]) => v !== 0)
       .map(([d, v]) => `direction ${d} at ${v > 0 ? "+" : ""}${v}σ`);
     $("rendered").textContent = [body.code === null ? "no code" : `code ${body.code}`, ...moved, `seed ${body.seed}`].join(", ");
+    $("drawn-by").textContent = drawnBy(body.drawn_by);
     $("nearest").src = body.nearest;
     showError("");
   } catch (err) { if (id === state.latest) showError(err.message); }
@@ -93,6 +99,7 @@ async function upload(file) {
     $("upload-code").textContent = body.code === null ? "none" : String(body.code);
     $("nearest-codes").textContent = body.nearest_codes.map((c) => `${c.code} (${c.count})`).join(", ") || "none";
     $("variations").src = body.variations;
+    $("variations-drawn-by").textContent = drawnBy(body.drawn_by);
     $("upload-result").hidden = false;
     showError("");
   } catch (err) { showError(err.message); }
