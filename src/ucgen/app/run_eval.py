@@ -35,7 +35,7 @@ from ucgen.io.atomic import atomic_write_text
 from ucgen.io.outputs import check_output
 from ucgen.models.condition import Condition
 
-# Training images whose conditions are the condition FD's target and the linear probe's fit.
+# Training images whose conditions are the condition FD's target (the linear probe fits on all).
 TRAIN_IMAGES = 10_000
 
 
@@ -123,10 +123,12 @@ def evaluate_run(
     drawn_fd = model.parts.continuous and cond is not None
     if real_cond is not None and (drawn_fd or real.labels is not None):
         train = load_training_data(config)
-        train = train.subset(slice(0, min(len(train), TRAIN_IMAGES)))
+        if real.labels is None:
+            train = train.subset(slice(0, min(len(train), TRAIN_IMAGES)))
         train_cond = model.encode(train.images)
         if drawn_fd:
-            report["condition_fd"] = condition_fd(cond.coarse, real_cond.coarse, train_cond.coarse)
+            first = train_cond.slice(slice(0, TRAIN_IMAGES))
+            report["condition_fd"] = condition_fd(cond.coarse, real_cond.coarse, first.coarse)
         if real.labels is not None:
             report["representation"] = representation_probe(
                 train.images, train.labels, train_cond, real.images, real.labels, real_cond
@@ -161,8 +163,9 @@ def representation_probe(
     test: Condition,
 ) -> dict[str, Any]:
     """How linearly the encoder's conditions (coarse and fine, side by side) separate the
-    classes: a linear probe fitted on the training images' conditions and labels and scored on
-    the test split, beside the same probe on raw pixels (what the encoder must beat)."""
+    classes: a linear probe fitted on the training images' conditions and labels (the whole
+    split, as linear evaluation of self-supervised encoders does) and scored on the test split,
+    beside the same probe on raw pixels (what the encoder must beat)."""
     if train_labels is None:
         return {"accuracy": None, "reason": "the training split has no labels"}
 

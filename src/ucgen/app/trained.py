@@ -50,6 +50,9 @@ MAX_SEED = 2**63 - 1
 # Sampling holds every image as float32 (C, H, W) and then as uint8: 5 bytes a value. Beyond
 # this much the result itself does not fit a workstation's memory: draw fewer images per call.
 MAX_SAMPLE_BYTES = 16 * 2**30
+# Images encoded at once: a whole training split in one batch would hold every layer's
+# activations for all of it.
+ENCODE_BATCH = 1024
 
 
 @dataclass
@@ -236,8 +239,14 @@ class TrainedModel:
                 "this model has no semantic encoder (it is a baseline whose "
                 "conditions do not come from images)"
             )
-        x = to_model_range(images).to(self.device)
-        return self.parts.encoder.encode(x).to("cpu")
+        x = to_model_range(images)
+        encoder = self.parts.encoder
+        return Condition.cat(
+            [
+                encoder.encode(x[i : i + ENCODE_BATCH].to(self.device)).to("cpu")
+                for i in range(0, max(len(x), 1), ENCODE_BATCH)
+            ]
+        )
 
     def traverse(
         self,
