@@ -36,7 +36,11 @@ def test_distillation_joins_a_finished_run_and_samples_at_its_scales(tmp_path, c
     assert main([*sample[:-1], str(tmp_path / "c.npz"), "--generator", "diffusion"]) == 0
     a, b, c = (np.load(tmp_path / f"{x}.npz")["images"] for x in "abc")
     assert np.array_equal(a, b) and not np.array_equal(a, c)  # the student by default
+    capsys.readouterr()
     assert main([*sample[:-1], str(tmp_path / "d.npz"), "--guidance", "3"]) == 0
+    assert "the distilled student serves guidance 2 (fine 1) only; diffusion draws" in (
+        capsys.readouterr().out
+    )
     assert (
         main([*sample[:-1], str(tmp_path / "e.npz"), "--guidance", "3", "--generator", "diffusion"])
         == 0

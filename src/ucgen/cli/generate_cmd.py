@@ -195,9 +195,17 @@ def _load(args: argparse.Namespace):
     Run.open(args.run)  # a wrong path is refused before torch is imported
     from ucgen.app.trained import TrainedModel
 
-    return TrainedModel.load(
+    model = TrainedModel.load(
         args.run, device=args.device, generator=args.generator, overrides=args.overrides
     )
+    drawn_by, _ = model.drawn_by(args.guidance, args.guidance_fine, args.steps)
+    if drawn_by != model.generator_name:
+        s = model.config.sample
+        print(
+            f"note: the {model.generator_name} student serves guidance {s.guidance:g} "
+            f"(fine {s.guidance_fine:g}) only; {drawn_by} draws these images, more slowly"
+        )
+    return model
 
 
 def _kw(args: argparse.Namespace) -> dict:
