@@ -103,6 +103,24 @@ def test_flat_schedule_gives_every_slot_all_fine() -> None:
     assert config.slot_prefixes() == [TINY.fine_dim] * 7
 
 
+def test_graded_schedule_feeds_the_lowest_level_the_strongest_directions_only() -> None:
+    """TINY's 3 levels and 6 coefficients: prefixes 2 / 4 / 6 from the bottom, the middle 2.
+    The lowest level's embeddings follow the first 2 coefficients and none after them."""
+    config = dataclasses.replace(TINY, fine_schedule="graded")
+    assert config.slot_prefixes() == [6, 4, 2, 2, 2, 4, 6]
+    net = randomized(config)
+    _, c_noise, coarse, fine = inputs(config)
+    low = lowest_level_embeddings(net, c_noise, coarse, fine)
+    weak = fine.clone()
+    weak[:, 2:] *= -1
+    strong = fine.clone()
+    strong[:, :2] *= -1
+    for a, b in zip(low, lowest_level_embeddings(net, c_noise, coarse, weak), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(low, lowest_level_embeddings(net, c_noise, coarse, strong), strict=True):
+        assert (a - b).abs().max() > 1e-3
+
+
 def lowest_level_embeddings(net: HMUNet, *args: torch.Tensor | None) -> list[torch.Tensor]:
     """The condition embeddings of the slots at the lowest resolution: down level L-1, middle,
     up level 0 (slots L-1, L, L+1)."""

@@ -84,7 +84,9 @@ class DiffusionConfig:
     channel_mult: tuple[int, ...] = (1, 2, 2)
     num_res_blocks: int = 1  # residual blocks per level on each of the down and up paths
     attention: bool = False  # one self-attention layer at the lowest resolution
-    fine_schedule: Literal["progressive", "flat"] = "progressive"  # "flat": ablation, see HMUNet
+    # Which fine coefficients each level sees (ucgen.models.hm_unet): "progressive" (none at
+    # the lowest level), "graded" (the strongest at the lowest too), "flat" (ablation: all).
+    fine_schedule: Literal["progressive", "graded", "flat"] = "progressive"
     steps: int = 2000
     batch_size: int = 64
     lr: float = 2e-4

@@ -19,7 +19,11 @@ input they receive); only the modulation of the lowest level and the middle is f
 earlier rule kept the whole down path fine-free, which made the lowest-resolution activations
 exactly fine-independent; trained on digits, its UNet nearly ignored the fine vector, see
 bench/results/hm_unet_fine_schedule.md.) `fine_schedule = "flat"` is the ablation: every
-block, the middle included, sees coarse + all D.
+block, the middle included, sees coarse + all D. `"graded"` keeps the prefixes growing with
+resolution but starts them one step up: n_l = ceil(D * (l + 1) / L), the lowest level and the
+middle seeing the strongest ceil(D / L) directions, so the global layout the lowest level sets
+can follow the image's fine vector too (bench/results/fine_control.md: with the fine-free
+bottom an image regenerated from its own vector is barely closer to it than to others).
 
 Prefixes are masks over one (D,)-vector, so the network is one set of batched projections.
 A dropped condition is replaced by a learned per-level "null" embedding. Dropping coarse drops
@@ -45,7 +49,7 @@ from torch import nn
 from ucgen.errors import ConfigError
 from ucgen.io.checkpoint import load_component
 
-FineSchedule = Literal["progressive", "flat"]
+FineSchedule = Literal["progressive", "graded", "flat"]
 
 
 @dataclass
@@ -101,8 +105,8 @@ class HMUNetConfig:
             "a progressive fine schedule needs at least 2 levels in channel_mult",
         )
         need(
-            self.fine_schedule in ("progressive", "flat"),
-            f"fine_schedule must be 'progressive' or 'flat', got {self.fine_schedule!r}",
+            self.fine_schedule in ("progressive", "graded", "flat"),
+            f"fine_schedule must be 'progressive', 'graded' or 'flat', got {self.fine_schedule!r}",
         )
         return self
 
@@ -114,17 +118,20 @@ class HMUNetConfig:
         """n_l: how many fine coefficients the down and the up level of resolution `level` see.
 
         `level` counts resolutions from the bottom: 0 = lowest (coarse only), L-1 = the input
-        resolution (all D). "flat": every level sees all D.
+        resolution (all D). "graded": ceil(D (l + 1) / L), the lowest level the first ceil(D / L).
+        "flat": every level sees all D.
         """
         if self.fine_schedule == "flat":
             return self.fine_dim
+        if self.fine_schedule == "graded":
+            return math.ceil(self.fine_dim * (level + 1) / self.levels)
         return math.ceil(self.fine_dim * level / (self.levels - 1)) if self.levels > 1 else 0
 
     def slot_prefixes(self) -> list[int]:
         """Fine prefix of every condition slot, in forward order: down levels (high -> low
         resolution), middle, up levels (low -> high); length 2L + 1."""
         n = self.levels
-        middle = self.fine_dim if self.fine_schedule == "flat" else 0
+        middle = 0 if self.fine_schedule == "progressive" else self.fine_prefix(0)
         down = [self.fine_prefix(n - 1 - i) for i in range(n)]
         return down + [middle] + [self.fine_prefix(j) for j in range(n)]
 
