@@ -183,6 +183,17 @@ TRAIN = rows(
         Bad("train --preset tiny --set sample.solver=rk4 --dry-run", ("sample.solver", "rk4")),
     ),
     (
+        "fine-schedule-unknown",
+        Bad(
+            "train --preset tiny --set diffusion.fine_schedule=stepped --dry-run",
+            ("diffusion.fine_schedule", "stepped"),
+        ),
+    ),
+    (
+        "fine-schedule-number",
+        Bad("train --preset tiny --set diffusion.fine_schedule=3 --dry-run", ("fine_schedule",)),
+    ),
+    (
         "rcg-steps-negative",
         Bad(
             "train --preset tiny --method rcg --set rcg.encoder_steps=-1 --dry-run",

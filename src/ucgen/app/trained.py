@@ -218,12 +218,11 @@ class TrainedModel:
         generator = self.generator
         while isinstance(generator, UNetInputGenerator):
             generator = generator.inner
-        while isinstance(generator, DistilledGenerator):
-            if generator.serves(settings):
-                return generator.name, generator.sampled_with(settings)
-            generator = generator.teacher  # type: ignore[assignment]
-        name = PIXEL_STAGE if self.generator_name in UNET_GENERATORS else self.generator_name
-        return name, settings
+        root = PIXEL_STAGE if self.generator_name in UNET_GENERATORS else self.generator_name
+        if not isinstance(generator, DistilledGenerator):
+            return root, settings
+        name, used = generator.drawn_by(settings)
+        return name or root, used
 
     def sample(
         self, n: int, seed: int = 0, code: int | None = None, **kw: float | int | None

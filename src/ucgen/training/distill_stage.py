@@ -282,17 +282,20 @@ class DistilledGenerator:
             return self.teacher.render(condition, n, seed, settings, init)
         return self.inner.render(condition, n, seed, self.sampled_with(settings), init)
 
-    def sampled_with(self, settings: SamplerSettings) -> SamplerSettings:
-        """The settings the UNet that draws images at `settings` samples with: the student's
-        (unguided; its own levels and Euler for a step-distilled one) where it serves them."""
+    def drawn_by(self, settings: SamplerSettings) -> tuple[str | None, SamplerSettings]:
+        """The student of this chain that draws images at `settings` (None: the generator at
+        its root) and the settings its UNet samples with: the student's (unguided; its own
+        levels and Euler for a step-distilled one) where it serves them."""
         if not self.serves(settings):
             teacher = self.teacher
-            return (
-                teacher.sampled_with(settings)
-                if isinstance(teacher, DistilledGenerator)
-                else settings
-            )
+            if isinstance(teacher, DistilledGenerator):
+                return teacher.drawn_by(settings)
+            return None, settings
         plain = replace(settings, guidance_coarse=1.0, guidance_fine=1.0)
         if self.distilled.levels:
             plain = replace(plain, steps=self.distilled.levels, solver="euler")
-        return plain
+        return self.name, plain
+
+    def sampled_with(self, settings: SamplerSettings) -> SamplerSettings:
+        """The settings the UNet that draws images at `settings` samples with."""
+        return self.drawn_by(settings)[1]
