@@ -54,6 +54,7 @@ COLUMNS = [
     ("cond. FD floor", ("condition_fd", "floor")),
     ("probe acc.", ("representation", "accuracy")),
     ("vary class kept", ("variations", "class_retention")),
+    ("vary agreement", ("variations", "class_agreement")),
     ("vary novelty", ("variations", "novelty")),
     ("img/s", ("sampling", "images_per_second")),
 ]

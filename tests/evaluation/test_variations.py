@@ -45,4 +45,19 @@ def test_variations_keep_the_class_only_where_the_condition_is_used_and_differ_f
     assert good["class_retention"] >= 0.95 and good["novelty"] > 0.1
     assert ignoring["class_retention"] < 0.75
     assert copying["class_retention"] == 1.0 and copying["novelty"] == 0.0
+    assert good["class_agreement"] >= 0.95 and ignoring["class_agreement"] < 0.75
     assert good["images"] == 50 and good["per_image"] == 4
+
+
+def test_class_agreement_is_not_capped_by_the_classifier_s_errors_on_the_sources():
+    real, labels = _real()
+    wrong = labels.copy()
+    wrong[::5] = (wrong[::5] + 1) % (wrong.max() + 1)  # the classifier errs on a fifth
+    scorer = PixelScorer()
+    copying = variation_metrics(CopyingModel(), scorer, real, wrong, n=50)
+    good = variation_metrics(PixelModel(use_fine=True), scorer, real, wrong, n=50)
+    ignoring = variation_metrics(IgnoringModel(use_fine=True), scorer, real, wrong, n=50)
+    assert copying["source_accuracy"] == copying["class_retention"] == 0.8
+    assert copying["class_agreement"] == 1.0
+    assert good["class_agreement"] >= 0.95 and good["class_retention"] <= 0.85
+    assert ignoring["class_agreement"] < 0.75
