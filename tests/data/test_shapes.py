@@ -50,3 +50,30 @@ def test_shapes_colour_is_the_hue_factor():
     hue = np.array([colorsys.rgb_to_hsv(*c)[0] for c in colour])
     gap = np.abs(hue - ds.factors["hue"])
     assert np.minimum(gap, 1 - gap).max() < 0.01
+
+
+def test_the_wrapping_factors_draw_the_same_image_a_period_apart():
+    import pytest
+
+    from ucgen.data.dataset import ImageDataset
+    from ucgen.data.sources.shapes import PERIODS, SATURATION, VALUE, _hsv_to_rgb
+    from ucgen.errors import DataError
+
+    ds = make_shapes(8, 16, seed=0)
+    assert ds.factor_periods == PERIODS and ds.subset(slice(0, 4)).factor_periods == PERIODS
+
+    def turned(by: float) -> dict:
+        return {**ds.factors, "rotation": ds.factors["rotation"] + by}
+
+    for shape in (1, 3):  # square, cross: a quarter turn is the same image, an eighth is not
+        kinds = np.full(len(ds), shape)
+        still = shape_masks(kinds, ds.factors, 16)
+        # edge samples may fall either side of a rounded edge: compare mean coverage
+        assert np.abs(shape_masks(kinds, turned(PERIODS["rotation"]), 16) - still).mean() < 2e-3
+        assert np.abs(shape_masks(kinds, turned(PERIODS["rotation"] / 2), 16) - still).mean() > 0.02
+    near_wrap = _hsv_to_rgb(np.array([0.0, PERIODS["hue"] - 1e-3, 0.5]), SATURATION, VALUE)
+    assert (
+        np.abs(near_wrap[0] - near_wrap[1]).max() < 0.01 < np.abs(near_wrap[0] - near_wrap[2]).max()
+    )
+    with pytest.raises(DataError, match="factor period 'angle'"):
+        ImageDataset(ds.images, None, "x", factors=ds.factors, factor_periods={"angle": 1.0})

@@ -27,7 +27,7 @@ from ucgen.evaluation.evaluate import (
     report_to_json,
 )
 from ucgen.evaluation.features import make_features
-from ucgen.evaluation.fine import evaluate_fine, format_fine
+from ucgen.evaluation.fine import KnownFactors, evaluate_fine, format_fine
 from ucgen.evaluation.generation import fd_features
 from ucgen.evaluation.samples import validate_samples
 from ucgen.evaluation.variations import format_variations, variation_metrics
@@ -109,7 +109,7 @@ def evaluate_run(
             train = load_dataset(
                 config.data.source, split="train", resolution=resolution, root=config.data.root
             )
-            known = (train.images, train.factors, real.factors)
+            known = KnownFactors(train.images, train.factors, real.factors, real.factor_periods)
         report["fine_control"] = evaluate_fine(
             model,
             reference,

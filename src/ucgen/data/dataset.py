@@ -21,6 +21,8 @@ class ImageDataset:
     images: (N, H, W, C) uint8, C in {1, 3}.
     labels: (N,) int64 class ids or None; never seen by training.
     factors: named (N,) arrays of known generative factors (procedural data), else empty.
+    factor_periods: for factors that wrap around (angles, hues), the period: values v and
+    v + period draw the same image, so evaluations compare them on a circle.
     """
 
     images: np.ndarray
@@ -28,6 +30,7 @@ class ImageDataset:
     name: str
     class_names: tuple[str, ...] | None = None
     factors: dict[str, np.ndarray] = field(default_factory=dict)
+    factor_periods: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         im = self.images
@@ -52,6 +55,12 @@ class ImageDataset:
             if len(values) != len(im):
                 raise DataError(
                     f"{self.name}: factor '{key}' has {len(values)} values for {len(im)} images"
+                )
+        for key, period in self.factor_periods.items():
+            if key not in self.factors or not period > 0:
+                raise DataError(
+                    f"{self.name}: factor period '{key}' = {period} needs a factor of that "
+                    "name and a period > 0"
                 )
 
     def __len__(self) -> int:
@@ -97,6 +106,7 @@ class ImageDataset:
             name=self.name,
             class_names=self.class_names,
             factors={k: v[index] for k, v in self.factors.items()},
+            factor_periods=self.factor_periods,
         )
 
     def tensors(self) -> torch.Tensor:

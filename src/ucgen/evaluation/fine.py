@@ -22,6 +22,7 @@ class because they do not change). The metrics here measure, on reference-networ
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -282,20 +283,51 @@ def image_moments(images: np.ndarray) -> np.ndarray:
     )
 
 
+def factor_targets(values: np.ndarray, period: float | None = None) -> np.ndarray:
+    """A factor as regression targets: its values (N, 1), or for a factor that wraps around
+    every `period`, the point (cos, sin) of its angle on the unit circle (N, 2), so that values
+    either side of the wrap are near, as their images are (a linear map of a circle's points
+    to the angle itself explains at most 61 % of a uniform angle's variance)."""
+    v = np.asarray(values, np.float64)
+    if period is None:
+        return v[:, None]
+    angle = 2 * np.pi * v / period
+    return np.c_[np.cos(angle), np.sin(angle)]
+
+
+def from_targets(targets: np.ndarray, period: float | None = None) -> np.ndarray:
+    """Factor values (N,) back from `factor_targets`-shaped estimates (in [0, period) for a
+    circular factor)."""
+    if period is None:
+        return targets[:, 0]
+    return np.mod(np.arctan2(targets[:, 1], targets[:, 0]) / (2 * np.pi), 1.0) * period
+
+
 class FactorReader:
     """Reads known factors off images: per factor, a gradient-boosted regression from
-    `image_moments` fitted on real images with their factors, judged on held-out real images
-    (`score`) before it reads generated ones. One OpenMP thread: with more, the boosting's
-    threads collide with the torch threads of the evaluation on a small machine."""
+    `image_moments` to its `factor_targets`, fitted on real images with their factors, judged
+    on held-out real images (`score`) before it reads generated ones. One OpenMP thread: with
+    more, the boosting's threads collide with the torch threads of the evaluation on a small
+    machine."""
 
-    def __init__(self, images: np.ndarray, factors: dict[str, np.ndarray], seed: int = 0) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        factors: dict[str, np.ndarray],
+        periods: dict[str, float] | None = None,
+        seed: int = 0,
+    ) -> None:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         self.names = sorted(factors)
+        self.periods = dict(periods or {})
         m = image_moments(images)
         with threadpool_limits(1):
             self.models = {
-                k: HistGradientBoostingRegressor(random_state=seed).fit(m, np.asarray(factors[k]))
+                k: [
+                    HistGradientBoostingRegressor(random_state=seed).fit(m, column)
+                    for column in factor_targets(factors[k], self.periods.get(k)).T
+                ]
                 for k in self.names
             }
 
@@ -303,18 +335,31 @@ class FactorReader:
         """Factor estimates {name: (N,)} for uint8 images (N, H, W, C)."""
         m = image_moments(images)
         with threadpool_limits(1):
-            return {k: self.models[k].predict(m) for k in self.names}
+            return {
+                k: from_targets(
+                    np.stack([r.predict(m) for r in self.models[k]], 1), self.periods.get(k)
+                )
+                for k in self.names
+            }
 
     def score(self, images: np.ndarray, factors: dict[str, np.ndarray]) -> dict[str, float]:
-        """R² of the reader on real images with known factors."""
+        """R² of the reader on real images with known factors (on the circle where one wraps)."""
         est = self.read(images)
-        return {k: r2(factors[k], est[k]) for k in self.names}
+        return {
+            k: r2(
+                factor_targets(factors[k], self.periods.get(k)),
+                factor_targets(est[k], self.periods.get(k)),
+            )
+            for k in self.names
+        }
 
 
 def r2(truth: np.ndarray, estimate: np.ndarray) -> float:
-    """Coefficient of determination of an estimate (can be negative)."""
+    """Coefficient of determination of an estimate (can be negative); for (N, k) targets, of
+    all k columns together (1 - their summed squared error over their summed variance)."""
     t, e = np.asarray(truth, np.float64), np.asarray(estimate, np.float64)
-    sst = float(((t - t.mean()) ** 2).sum())
+    t, e = t.reshape(len(t), -1), e.reshape(len(e), -1)
+    sst = float(((t - t.mean(axis=0)) ** 2).sum())
     return 1.0 - float(((t - e) ** 2).sum()) / sst if sst > 0 else 0.0
 
 
@@ -325,19 +370,21 @@ def factor_probe(
     test_fine: np.ndarray,
     test_codes: np.ndarray,
     test_factors: dict[str, np.ndarray],
+    periods: dict[str, float] | None = None,
     ridge: float = 1e-3,
 ) -> dict[str, float]:
-    """Held-out R² of a linear probe from fine coefficients to each factor.
+    """Held-out R² of a linear probe from fine coefficients to each factor's `factor_targets`.
 
     Coefficients live in each code's own basis, so the probe is fitted per code (ridge, with an
     intercept) on the training images and scored on the test images, pooled over codes: R² =
     1 - SSE / SST over all test images. Test images of a code with fewer training images than
     coefficients + 2 are predicted by the training mean."""
+    periods = periods or {}
     out = {}
     for name in sorted(train_factors):
-        y_train = np.asarray(train_factors[name], np.float64)
-        y_test = np.asarray(test_factors[name], np.float64)
-        pred = np.full(len(y_test), y_train.mean())
+        y_train = factor_targets(train_factors[name], periods.get(name))
+        y_test = factor_targets(test_factors[name], periods.get(name))
+        pred = np.tile(y_train.mean(axis=0), (len(y_test), 1))
         for code in np.unique(test_codes):
             tr, te = train_codes == code, test_codes == code
             if tr.sum() < train_fine.shape[1] + 2:
@@ -355,7 +402,9 @@ def direction_factors(
     """Per direction, which factor its strips move: (codes, directions, T, H, W, C) strips;
     shape_class (codes,) the class each code's strips should keep. For each direction, the
     factor with the largest mean |Spearman| between step and read factor, that |Spearman|, and
-    the share of strip images the reference network puts in the strip's class."""
+    the share of strip images the reference network puts in the strip's class. A circular
+    factor's readings are unwrapped along each strip first, so a strip that turns a hue past
+    red reads as moving steadily."""
     n_codes, n_dir, t = strips.shape[:3]
     rows = []
     for k in range(n_dir):
@@ -365,6 +414,8 @@ def direction_factors(
         rho = {}
         for name, values in est.items():
             v = values.reshape(n_codes, t)
+            if name in reader.periods:
+                v = np.unwrap(v, period=reader.periods[name], axis=1)
             per = [
                 0.0 if np.ptp(s) == 0 else abs(float(spearmanr(np.arange(t), s).statistic))
                 for s in v
@@ -383,6 +434,17 @@ def direction_factors(
     return rows
 
 
+@dataclass(frozen=True)
+class KnownFactors:
+    """The known factors of a data set's train and test images (`ImageDataset.factors`), and
+    the periods of those that wrap around (`ImageDataset.factor_periods`)."""
+
+    train_images: np.ndarray
+    train: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    periods: dict[str, float]
+
+
 def evaluate_fine(
     model: FineModel,
     scorer: Scorer,
@@ -391,12 +453,12 @@ def evaluate_fine(
     real_codes: np.ndarray,
     fine_dim: int,
     seed: int = 0,
-    known: tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+    known: KnownFactors | None = None,
 ) -> dict[str, Any]:
     """Every fine-control metric of a model on a labeled real (test) split: real_images
     (N, H, W, C) uint8, their labels and the model's codes of them (traversals use the most
-    frequent codes). known: for data with known factors, (train images, train factors, test
-    factors); adds the factor probe and the factor each direction moves."""
+    frequent codes). known: for data with known factors, adds the factor probe and the factor
+    each direction moves."""
     counts = np.bincount(real_codes)
     codes = [int(c) for c in np.argsort(-counts, kind="stable")[:TRAVERSAL_CODES] if counts[c]]
     directions = min(TRAVERSAL_DIRECTIONS, fine_dim)
@@ -404,10 +466,10 @@ def evaluate_fine(
     report["ends"] = ends_realism(model, scorer, scorer.features(real_images), directions, seed)
     report["reconstruction"] = condition_reconstruction(model, scorer, real_images, seed)
     if known is not None:
-        train_images, train_factors, test_factors = known
+        train_images, train_factors, test_factors = known.train_images, known.train, known.test
         train_cond = model.encode(train_images)
         test_cond = model.encode(real_images)
-        reader = FactorReader(train_images, train_factors)
+        reader = FactorReader(train_images, train_factors, known.periods)
         majority = [int(np.bincount(real_labels[real_codes == c]).argmax()) for c in codes]
         report["factors"] = {
             "probe_r2": factor_probe(
@@ -417,7 +479,9 @@ def evaluate_fine(
                 test_cond.fine.numpy(),  # type: ignore[union-attr]
                 test_cond.code.numpy(),  # type: ignore[union-attr]
                 test_factors,
+                known.periods,
             ),
+            "circular": sorted(known.periods),
             "reader_r2": reader.score(real_images, test_factors),
             "directions": direction_factors(strips, reader, scorer, np.array(majority)),
         }
@@ -444,7 +508,9 @@ def format_fine(report: dict[str, Any]) -> list[str]:
     if "factors" in report:
         f = report["factors"]
         lines.append(
-            "factor probe   R² " + "  ".join(f"{k} {v:.3f}" for k, v in f["probe_r2"].items())
+            "factor probe   R² "
+            + "  ".join(f"{k} {v:.3f}" for k, v in f["probe_r2"].items())
+            + (f" ({', '.join(f['circular'])} on the circle)" if f.get("circular") else "")
         )
         for row in f["directions"]:
             lines.append(

@@ -7,6 +7,10 @@ Fine factors, each drawn uniformly and independently of the shape and of each ot
 - `rotation`: angle in radians in [0, pi/2) (a circle looks the same at every angle);
 - `hue`: colour hue in [0, 1); the colour is HSV(hue, 0.85, 1.0) as RGB on a black ground.
 
+Both of the last wrap around (`PERIODS`): hue 0.99 is the red of hue 0, and a square or cross
+turned by nearly pi/2 is the unturned one (the triangle's range, less than its 2 pi/3 period,
+maps one-to-one onto the circle), so evaluations compare them on a circle.
+
 Images are rendered at the requested resolution directly (2x2 supersampled for smooth
 edges), never resized, so shapes stay distinct even at 16x16. The train and test splits come
 from different seeds, so they share no image, and the same split is byte-identical every time.
@@ -27,6 +31,7 @@ SEEDS = {"train": 0, "test": 1}
 DEFAULT_RESOLUTION = 32
 SIZE_RANGE = (0.22, 0.36)
 SATURATION, VALUE = 0.85, 1.0
+PERIODS = {"rotation": np.pi / 2, "hue": 1.0}
 SUPERSAMPLE = 2
 ARM, REACH = 0.28, 0.95
 CHUNK = 500  # images rendered at once: bounds the temporary (CHUNK, R*2, R*2) arrays
@@ -58,6 +63,7 @@ def make_shapes(n: int, resolution: int, seed: int) -> ImageDataset:
         name="shapes",
         class_names=CLASS_NAMES,
         factors=factors,
+        factor_periods=PERIODS,
     )
 
 
