@@ -10,7 +10,9 @@ where the run has codes) once per
 `--seeds` value with the run's other sample.* settings (`--set sample.guidance=2` etc. change
 them for every candidate), then times sampling alone: `--repeats` rounds in which the
 candidates take turns (so a change in the shared machine's load hits all alike), each round
-drawing `--speed-n` images with `TrainedModel.render`; images/s is the median round.
+drawing `--speed-n` images with `TrainedModel.render` at each `--batch-sizes` value (quality
+is measured once, at the run's: an image depends on the seed and its index, not the batch, up
+to float rounding); images/s is the median round.
 NFE is `ucgen.diffusion.edm.nfe` (denoiser evaluations per image); "UNet/img" is counted
 with a forward hook (NFE times the guided predictions batched into each evaluation).
 "GFLOP/img" counts matmuls and convolutions of one render (`FlopCounterMode`); "peak %" is
@@ -22,6 +24,8 @@ that times images/s over this machine's best fp32 `torch.mm` rate on the same th
         --candidates heun:18 heun:8 dpmpp2m:6 --set sample.guidance=2 --set sample.guidance_fine=2
     PYTHONPATH=src python bench/bench_sampler_quality.py RUN --candidates heun:12 \
         distilled/dpmpp2m:8 fewstep          # a run trained with diffusion.*distill_steps
+    PYTHONPATH=src python bench/bench_sampler_quality.py RUN --candidates dpmpp2m:8 \
+        distilled/dpmpp2m:8 --batch-sizes 32 64 128 256
 
 Run by hand (minutes); prints a markdown table with the machine and its load.
 """
@@ -77,14 +81,18 @@ def name(candidate: Candidate) -> str:
     return candidate[0] + ("/" + sampler if sampler else "")
 
 
-def with_sampler(model: TrainedModel, base: SampleConfig, candidate: Candidate) -> None:
-    """Point the model's sample.* config (what evaluate_run and render read) at a candidate."""
+def with_sampler(
+    model: TrainedModel, base: SampleConfig, candidate: Candidate, batch_size: int | None = None
+) -> None:
+    """Point the model's sample.* config (what evaluate_run and render read) at a candidate
+    (and a sampling batch size, by default the run's)."""
     _, solver, steps, rho = candidate
     sample = dataclasses.replace(
         model.config.sample,
         solver=base.solver if solver is None else solver,
         steps=base.steps if steps is None else steps,
         rho=base.rho if rho is None else rho,
+        batch_size=base.batch_size if batch_size is None else batch_size,
     )
     sample.check()
     model.config = dataclasses.replace(model.config, sample=sample)
@@ -124,6 +132,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="samples (default eval.num_samples)")
     parser.add_argument("--speed-n", type=int, default=256, help="images per timed round")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds")
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="sample.batch_size values to time each candidate at (default: the run's); "
+        "quality is measured once, at the run's, since an image depends only on (seed, index)",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -168,14 +184,17 @@ def main() -> None:
                 )
     peak = matmul_peak(threads, "fp32")
     print(f"timing, load average at start {load()}", flush=True)
-    rates: dict[Candidate, list[float]] = {c: [] for c in candidates}
+    batches = args.batch_sizes or [run_sample.batch_size]
+    rates: dict[tuple[Candidate, int], list[float]] = {
+        (c, b): [] for c in candidates for b in batches
+    }
     for _ in range(args.repeats):
-        for c in candidates:
+        for c, b in rates:
             model = models[c[0]]
-            with_sampler(model, run_sample, c)
+            with_sampler(model, run_sample, c, b)
             start = time.perf_counter()
             model.sample(args.speed_n, seed=1)
-            rates[c].append(args.speed_n / (time.perf_counter() - start))
+            rates[c, b].append(args.speed_n / (time.perf_counter() - start))
     print(f"timing done, load average {load()}", flush=True)
 
     def cell(values: list[float], digits: int) -> str:
@@ -187,9 +206,9 @@ def main() -> None:
     print()
     print(
         "| generator | solver | steps | rho | NFE | UNet/img | FD | FD / first | recall | control "
-        "| images/s (median, range) | GFLOP/img | peak % |"
+        "| batch | images/s (median, range) | GFLOP/img | peak % |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in candidates:
         generator = c[0]
         model = models[generator]
@@ -201,15 +220,16 @@ def main() -> None:
         _, used = model.drawn_by()
         rows = unet_rows_per_image(model, 8)
         flops = flops_per_image(model, 8)
-        r = rates[c]
-        print(
-            f"| {generator} | {used.solver} | {level_count(used.steps)} | {used.rho:g} | "
-            f"{nfe(used.solver, used.steps)} | {rows:.0f} | {cell(fd, 2)} | "
-            f"{statistics.mean(fd) / first_fd:.2f} "
-            f"| {cell(recall, 3)} | {cell(control, 3) if control else '-'} | "
-            f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) | {flops / 1e9:.3f} | "
-            f"{100 * flops * statistics.median(r) / peak:.1f} |"
-        )
+        for b in batches:
+            r = rates[c, b]
+            print(
+                f"| {generator} | {used.solver} | {level_count(used.steps)} | {used.rho:g} | "
+                f"{nfe(used.solver, used.steps)} | {rows:.0f} | {cell(fd, 2)} | "
+                f"{statistics.mean(fd) / first_fd:.2f} "
+                f"| {cell(recall, 3)} | {cell(control, 3) if control else '-'} | {b} | "
+                f"{statistics.median(r):.0f} ({min(r):.0f}-{max(r):.0f}) | {flops / 1e9:.3f} | "
+                f"{100 * flops * statistics.median(r) / peak:.1f} |"
+            )
     n = model.config.eval.num_samples if args.n is None else args.n
     print(
         f"\n{n} samples per evaluation, seeds {args.seeds}; timing {args.speed_n} images x "
