@@ -149,6 +149,8 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    if args.batch_sizes and min(args.batch_sizes) < 1:
+        parser.error(f"--batch-sizes must be >= 1, got {args.batch_sizes}")
     candidates = [parse(c) for c in args.candidates]
 
     models = {

@@ -1,6 +1,7 @@
 import colorsys
 
 import numpy as np
+import pytest
 
 from ucgen.data import load_dataset
 from ucgen.data.sources.shapes import CLASS_NAMES, make_shapes, shape_masks
@@ -53,8 +54,6 @@ def test_shapes_colour_is_the_hue_factor():
 
 
 def test_the_wrapping_factors_draw_the_same_image_a_period_apart():
-    import pytest
-
     from ucgen.data.dataset import ImageDataset
     from ucgen.data.sources.shapes import PERIODS, SATURATION, VALUE, _hsv_to_rgb
     from ucgen.errors import DataError
@@ -77,3 +76,13 @@ def test_the_wrapping_factors_draw_the_same_image_a_period_apart():
     )
     with pytest.raises(DataError, match="factor period 'angle'"):
         ImageDataset(ds.images, None, "x", factors=ds.factors, factor_periods={"angle": 1.0})
+
+
+@pytest.mark.parametrize("period", [0.0, -1.0, float("nan"), float("inf"), "1", True, None])
+def test_a_factor_period_must_be_a_finite_positive_number(period):
+    from ucgen.data.dataset import ImageDataset
+    from ucgen.errors import DataError
+
+    ds = make_shapes(4, 16, seed=0)
+    with pytest.raises(DataError, match="factor period 'hue'.*finite period > 0"):
+        ImageDataset(ds.images, None, "x", factors=ds.factors, factor_periods={"hue": period})

@@ -57,10 +57,11 @@ class ImageDataset:
                     f"{self.name}: factor '{key}' has {len(values)} values for {len(im)} images"
                 )
         for key, period in self.factor_periods.items():
-            if key not in self.factors or not period > 0:
+            number = isinstance(period, (int, float)) and not isinstance(period, bool)
+            if key not in self.factors or not (number and np.isfinite(period) and period > 0):
                 raise DataError(
-                    f"{self.name}: factor period '{key}' = {period} needs a factor of that "
-                    "name and a period > 0"
+                    f"{self.name}: factor period '{key}' = {period!r} needs a factor of that "
+                    "name and a finite period > 0"
                 )
 
     def __len__(self) -> int:

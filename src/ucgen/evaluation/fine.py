@@ -466,23 +466,22 @@ def evaluate_fine(
     report["ends"] = ends_realism(model, scorer, scorer.features(real_images), directions, seed)
     report["reconstruction"] = condition_reconstruction(model, scorer, real_images, seed)
     if known is not None:
-        train_images, train_factors, test_factors = known.train_images, known.train, known.test
-        train_cond = model.encode(train_images)
+        train_cond = model.encode(known.train_images)
         test_cond = model.encode(real_images)
-        reader = FactorReader(train_images, train_factors, known.periods)
+        reader = FactorReader(known.train_images, known.train, known.periods)
         majority = [int(np.bincount(real_labels[real_codes == c]).argmax()) for c in codes]
         report["factors"] = {
             "probe_r2": factor_probe(
                 train_cond.fine.numpy(),  # type: ignore[union-attr]
                 train_cond.code.numpy(),  # type: ignore[union-attr]
-                train_factors,
+                known.train,
                 test_cond.fine.numpy(),  # type: ignore[union-attr]
                 test_cond.code.numpy(),  # type: ignore[union-attr]
-                test_factors,
+                known.test,
                 known.periods,
             ),
             "circular": sorted(known.periods),
-            "reader_r2": reader.score(real_images, test_factors),
+            "reader_r2": reader.score(real_images, known.test),
             "directions": direction_factors(strips, reader, scorer, np.array(majority)),
         }
     return report
