@@ -132,7 +132,7 @@ def test_torchrun_tiny_preset_two_ranks(tmp_path):
 @pytest.mark.parametrize(
     ("method", "steps", "stages"),
     [
-        ("cofi", ("cofi.steps=4", "cofi.mi_warmup=2"), ["stage1", "diffusion"]),
+        ("cofi", ("cofi.steps=4", "cofi.mi_warmup=2", "cofi.mi_heads=3"), ["stage1", "diffusion"]),
         ("rcg", ("rcg.encoder_steps=4", "rcg.rdm_steps=4"), ["rep-encoder", "rdm", "diffusion"]),
     ],
 )

@@ -151,7 +151,7 @@ class Encoder(nn.Module):
         self.config = config
         w = config.width
         self.trunk = _image_trunk(config, sn=True)
-        self.coarse = _coarse_head(config)
+        self.coarse = coarse_head(config)
         self.fine = nn.Sequential(
             spectral_norm(nn.Linear(2 * w * config.base**2, 4 * w)),
             nn.LeakyReLU(0.2),
@@ -159,13 +159,19 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        coarse, fine, _ = self.read(x)
+        return coarse, fine
+
+    def read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z_c_hat, z_f_hat, the trunk features the coarse head reads): a candidate coarse
+        head (`coarse_head`) reads the same features."""
         h = self.trunk(x)  # (B, 2w * base**2), channel-major
         c = h.view(len(h), 2 * self.config.width, -1).mean(dim=2) if self.config.coarse_pool else h
-        return self.coarse(c), self.fine(h)
+        return self.coarse(c), self.fine(h), c
 
 
-def _coarse_head(config: Stage1NetConfig) -> nn.Sequential:
-    """The encoder's coarse head: what it reads of the trunk -> z_c_hat (B, K)."""
+def coarse_head(config: Stage1NetConfig) -> nn.Sequential:
+    """An encoder's coarse head: what it reads of the trunk -> z_c_hat (B, K)."""
     w = config.width
     return nn.Sequential(
         spectral_norm(nn.Linear(2 * w if config.coarse_pool else 2 * w * config.base**2, 4 * w)),

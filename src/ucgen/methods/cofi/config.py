@@ -42,6 +42,9 @@ class CoFiConfig:
     # The first this many steps train the encoder on the mutual (and balance) term alone: codes
     # form from invariance before the GAN terms tie them to what G renders most easily.
     mi_warmup: int = 600
+    # Coarse heads trained on the mutual term during the warm-up, the encoder's own among them;
+    # the one of lowest loss becomes the encoder's (ucgen.methods.cofi.heads).
+    mi_heads: int = 1
     # After the warm-up, the encoder's trunk and coarse head stop training: the bit-codes are
     # what the warm-up made them, and the joint game trains G, D and E's fine head around them.
     freeze_codes: bool = True
@@ -115,6 +118,13 @@ class CoFiConfig:
             f"must be >= 0 and needs w_mutual > 0 or a teacher, got {self.mi_warmup} "
             f"(w_mutual {self.w_mutual}, teacher_steps {self.teacher_steps}, "
             f"w_teacher {self.w_teacher})",
+        )
+        require(
+            self.mi_heads == 1 or (self.mi_heads > 1 and self.mi_warmup > 0 and self.w_mutual > 0),
+            "cofi.mi_heads",
+            f"must be >= 1, and above 1 needs mi_warmup > 0 and w_mutual > 0 (the heads are "
+            f"chosen by their mutual loss in the warm-up), got {self.mi_heads} (mi_warmup "
+            f"{self.mi_warmup}, w_mutual {self.w_mutual})",
         )
         require(
             not self.freeze_codes or self.mi_warmup > 0,

@@ -4,7 +4,9 @@ Each step: one discriminator update on a real pair (x, E(x)) and a generated pai
 then one joint G+E update on the named loss terms of `ucgen.methods.cofi.losses`, then an EMA
 update of G and E. During the first `mi_warmup` steps (the warm-up phase) only the encoder
 trains, on the teacher, mutual and balance terms; with `freeze_codes` its trunk and coarse head
-then stop, and the game (every term) trains G, D and the fine head around those codes. With a
+then stop, and the game (every term) trains G, D and the fine head around those codes. With
+`mi_heads > 1`, candidate coarse heads learn beside the encoder's own in the warm-up, and the one
+of lowest mutual loss becomes the encoder's at its end (`ucgen.methods.cofi.heads`). With a
 coarse teacher (`ucgen.methods.cofi.teacher`), the bits of every real image and its
 augmentation learn the teacher's code of the image. Labels are never used.
 """
@@ -20,11 +22,11 @@ import numpy as np
 import torch
 
 from ucgen.data.dataset import to_uint8
-from ucgen.errors import CheckpointError
 from ucgen.io.checkpoint import save_component
 from ucgen.methods.cofi import losses
 from ucgen.methods.cofi.bitcodes import bit_ids, id_bits, signs
 from ucgen.methods.cofi.config import CoFiConfig
+from ucgen.methods.cofi.heads import CandidateHeads
 from ucgen.methods.cofi.teacher import ManifoldTeacher
 from ucgen.models.stage1 import Discriminator, Encoder, Generator, Stage1NetConfig
 from ucgen.runtime import distributed as dist
@@ -44,10 +46,12 @@ Term = tuple[float, torch.Tensor]
 @dataclasses.dataclass
 class Views:
     """The encoder's (coarse, fine) latents of each image batch it read in one call: "x" (real
-    images), "x_aug" (their augmentations) and "fake" (G(z)), where the step needs them."""
+    images), "x_aug" (their augmentations) and "fake" (G(z)), where the step needs them; and
+    the trunk features its coarse head read, which candidate heads read too."""
 
     coarse: dict[str, torch.Tensor]
     fine: dict[str, torch.Tensor]
+    coarse_input: dict[str, torch.Tensor]
 
 
 class Stage1:
@@ -84,10 +88,14 @@ class Stage1:
         self.G = Generator(self.net_config).to(self.device)
         self.E = Encoder(self.net_config).to(self.device)
         self.D = Discriminator(self.net_config).to(self.device)
+        self.candidates = CandidateHeads(self.net_config, config.mi_heads - 1).to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         self.E_ema = copy.deepcopy(self.E).requires_grad_(False).eval()
         self.opt_ge = torch.optim.Adam(
-            [*self.G.parameters(), *self.E.parameters()], lr=config.lr, betas=BETAS, fused=True
+            [*self.G.parameters(), *self.E.parameters(), *self.candidates.heads.parameters()],
+            lr=config.lr,
+            betas=BETAS,
+            fused=True,
         )
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=BETAS, fused=True)
 
@@ -118,6 +126,10 @@ class Stage1:
         codes = bit_ids(e_c)
         logs["collapse"] = float(bool((codes == codes[0]).all())) if step >= COLLAPSE_AFTER else 0.0
         terms = self._terms(cfg, x, fake, views, z_c, z_f, logs)
+        choosing = len(self.candidates) > 0 and step < cfg.mi_warmup
+        if choosing:
+            head_mi = self._candidate_mutual(cfg, views)
+            terms["candidates"] = (cfg.w_mutual, torch.stack(head_mi).sum())
         total = torch.zeros((), device=self.device)
         for key, (weight, value) in terms.items():
             if weight > 0:
@@ -127,6 +139,10 @@ class Stage1:
         total.backward()
         dist.sync_gradients(self.opt_ge.param_groups[0]["params"])
         self.opt_ge.step()
+        if choosing:
+            self.candidates.record([terms["mutual"][1], *head_mi])
+            if step == cfg.mi_warmup - 1:
+                logs["coarse_head"] = float(self.candidates.choose(self.E, self.E_ema, self.opt_ge))
         self._update_ema(step)
         return logs
 
@@ -160,12 +176,12 @@ class Stage1:
             batches["x_aug"] = self._augment(x)
         if self._reciprocal(cfg):
             batches["fake"] = fake  # type: ignore[assignment]
-        coarse, fine = self.E(torch.cat(list(batches.values())))
         n = len(x)
-        return Views(
-            dict(zip(batches, coarse.split(n), strict=True)),
-            dict(zip(batches, fine.split(n), strict=True)),
-        )
+        outputs = [
+            dict(zip(batches, t.split(n), strict=True))
+            for t in self.E.read(torch.cat(list(batches.values())))
+        ]
+        return Views(*outputs)
 
     def _discriminator_step(self, x, fake, e_c, e_f, z_c, z_f) -> float:
         """One hinge-loss update of D on the real pair (x, E(x)) against (G(z), z)."""
@@ -234,6 +250,12 @@ class Stage1:
         ]
         return sum(losses.bit_loss(u, target) for u in unit) / 2  # type: ignore[return-value]
 
+    def _candidate_mutual(self, cfg: CoFiConfig, views: Views) -> list[torch.Tensor]:
+        """The mutual term of each candidate head's codes of x and its augmentation."""
+        n = len(views.coarse["x"])
+        pairs = torch.cat([views.coarse_input["x"], views.coarse_input["x_aug"]])
+        return [self._mutual(*c.split(n), cfg.mi_sharpness) for c in self.candidates.codes(pairs)]
+
     @staticmethod
     def _mutual(a: torch.Tensor, b: torch.Tensor, sharpness: float) -> torch.Tensor:
         """The mutual term of the coarse latents of paired views a, b (B, K)."""
@@ -256,6 +278,7 @@ class Stage1:
         decay = ema_decay(step, self.config.ema)
         for net, ema in ((self.G, self.G_ema), (self.E, self.E_ema)):
             update_ema(ema, net, decay)
+        self.candidates.update_ema(decay)
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.G, self.E, self.D]
@@ -264,25 +287,25 @@ class Stage1:
         return [self.opt_ge, self.opt_d]
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights of G, E, D and their EMA copies, and both optimiser states."""
+        """Weights of G, E, D, the candidate coarse heads and the EMA copies, the heads'
+        running losses, and both optimiser states."""
         return {
             "G": self.G.state_dict(),
             "E": self.E.state_dict(),
             "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict(),
             "E_ema": self.E_ema.state_dict(),
+            "candidates": self.candidates.state_dict(),
             "opt_ge": self.opt_ge.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("candidates"):
-            raise CheckpointError(
-                "this stage-1 checkpoint holds candidate coarse heads (stage1.mi_heads > 1), "
-                "which this version of ucgen no longer trains: resume it with an older version"
-            )
         for key in ("G", "E", "D", "G_ema", "E_ema"):
             getattr(self, key).load_state_dict(state[key], strict=True)
+        # Checkpoints from before candidate heads hold none, as a run with mi_heads = 1.
+        if "candidates" in state:
+            self.candidates.load_state_dict(state["candidates"], strict=True)
         self.opt_ge.load_state_dict(state["opt_ge"])
         self.opt_d.load_state_dict(state["opt_d"])
 
