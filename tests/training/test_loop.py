@@ -130,3 +130,20 @@ def test_training_noise_does_not_replay_the_initialisation_seed(tmp_path, data):
     train_stage(stage, data, Run.create("n", load_config("tiny"), tmp_path), settings(), CPU)
     torch.manual_seed(settings().seed)
     assert not torch.equal(stage.first_noise, torch.rand(8))
+
+
+def test_a_value_reported_on_some_steps_is_logged_as_its_own_mean(tmp_path, data):
+    # Stage 1 reports the chosen coarse head once; averaging it over the steps that did not
+    # report it logged head 4 as 0.2 (log_every 20).
+    class ReportsOnce(ToyStage):
+        def train_step(self, images, labels, step):
+            return {
+                **super().train_step(images, labels, step),
+                **({"head": 4.0} if step == 2 else {}),
+            }
+
+    run = Run.create("o", load_config("tiny"), tmp_path)
+    train_stage(ReportsOnce(data.shape, total_steps=4), data, run, settings(), CPU)
+    rows = run.read_metrics()
+    assert [r.get("head") for r in rows] == [None, 4.0]
+    assert all("loss" in r for r in rows)

@@ -107,6 +107,7 @@ def train_stage(
         disable=not (settings.progress and main),
     )
     running: dict[str, float] = {}
+    counts: dict[str, int] = {}  # a value some steps report (e.g. once) is averaged over those
     count = rollbacks = 0
     while step < stage.total_steps:
         index = batch_indices(step, len(images), stage.batch_size, settings.seed)
@@ -127,16 +128,17 @@ def train_stage(
         )
         for key, value in losses.items():
             running[key] = running.get(key, 0.0) + value
+            counts[key] = counts.get(key, 0) + 1
         count += 1
         last = step == stage.total_steps
         if problem is None and (step % settings.log_every == 0 or last):
-            means = {k: v / count for k, v in running.items()}
+            means = {k: v / counts[k] for k, v in running.items()}
             if means.get("collapse", 0.0) >= 1.0:
                 problem = f"training collapsed in every batch of steps {step - count + 1}-{step}"
             if main:
                 run.log({"stage": stage.name, "step": step, **means})
                 bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
-            running, count = {}, 0
+            running, counts, count = {}, {}, 0
         if problem is not None:
             kept = latest_checkpoint(folder)
             if settings.on_divergence == "rollback" and kept and rollbacks < settings.max_rollbacks:
@@ -152,7 +154,7 @@ def train_stage(
                             "lr_factor": settings.rollback_lr_factor,
                         }
                     )
-                bar.n, running, count = step, {}, 0
+                bar.n, running, counts, count = step, {}, {}, 0
                 continue
             raise TrainingError(
                 f"stage '{stage.name}': {problem}. Training stopped; the last good checkpoint "
