@@ -44,6 +44,13 @@ def test_overrides_are_typed():
         ("train.threads=-1", "train.threads: must be >= 0"),
         ("train.threads=many", "train.threads: must be an integer, got 'many', or must be one"),
         ("stage1bits", "section.key=value"),
+        ("cofi.mi_heads=0", "cofi.mi_heads: must be in [1, 32], got 0"),
+        ("cofi.mi_heads=-1", "cofi.mi_heads: must be in [1, 32], got -1"),
+        ("cofi.mi_heads=1000", "cofi.mi_heads: must be in [1, 32], got 1000"),
+        ("cofi.mi_heads=nan", "cofi.mi_heads: must be an integer, got 'nan'"),
+        ("cofi.mi_heads=2.5", "cofi.mi_heads: must be an integer, got '2.5'"),
+        ("cofi.mi_heads=true", "cofi.mi_heads: must be an integer, got 'true'"),
+        ("cofi.mi_heads=", "cofi.mi_heads: must be an integer, got ''"),
     ],
 )
 def test_bad_overrides_name_the_key(override, needle):

@@ -8,6 +8,8 @@ from typing import ClassVar, Literal
 from ucgen.config import check_choices, require
 from ucgen.methods.augmentation import check_augmentation
 
+MAX_HEADS = 32  # IIC used 5; each candidate is a coarse head trained in every warm-up step
+
 
 @dataclass
 class CoFiConfig:
@@ -120,11 +122,16 @@ class CoFiConfig:
             f"w_teacher {self.w_teacher})",
         )
         require(
-            self.mi_heads == 1 or (self.mi_heads > 1 and self.mi_warmup > 0 and self.w_mutual > 0),
+            1 <= self.mi_heads <= MAX_HEADS,
             "cofi.mi_heads",
-            f"must be >= 1, and above 1 needs mi_warmup > 0 and w_mutual > 0 (the heads are "
-            f"chosen by their mutual loss in the warm-up), got {self.mi_heads} (mi_warmup "
-            f"{self.mi_warmup}, w_mutual {self.w_mutual})",
+            f"must be in [1, {MAX_HEADS}], got {self.mi_heads}",
+        )
+        require(
+            self.mi_heads == 1 or (self.mi_warmup > 0 and self.w_mutual > 0),
+            "cofi.mi_heads",
+            f"above 1 needs mi_warmup > 0 and w_mutual > 0 (the heads are chosen by their "
+            f"mutual loss in the warm-up), got {self.mi_heads} (mi_warmup {self.mi_warmup}, "
+            f"w_mutual {self.w_mutual})",
         )
         require(
             not self.freeze_codes or self.mi_warmup > 0,

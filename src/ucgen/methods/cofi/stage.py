@@ -278,7 +278,8 @@ class Stage1:
         decay = ema_decay(step, self.config.ema)
         for net, ema in ((self.G, self.G_ema), (self.E, self.E_ema)):
             update_ema(ema, net, decay)
-        self.candidates.update_ema(decay)
+        if step < self.config.mi_warmup:  # after it the candidates are never read again
+            self.candidates.update_ema(decay)
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.G, self.E, self.D]
