@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ucgen.app.trained import TrainedModel
+from ucgen.errors import UcgenError
 from ucgen.evaluation.evaluate import load_real_and_reference
 from ucgen.models.condition import Condition
 
@@ -29,7 +30,13 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=2000, help="test images that map codes")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
-    model = TrainedModel.load(args.run, overrides=args.overrides)
+    for name in ("per_code", "test"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    try:
+        model = TrainedModel.load(args.run, overrides=args.overrides)
+    except UcgenError as error:
+        parser.error(str(error))
     _, resolution, _ = model.image_shape
     test, reference = load_real_and_reference(
         model.config.data.source, resolution, model.config.eval, root=model.config.data.root
