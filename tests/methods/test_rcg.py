@@ -105,6 +105,21 @@ def test_rdm_fits_a_known_mixture() -> None:
     assert trained < 0.25 * untrained and trained < 1.0, (trained, untrained)
 
 
+def test_rdm_trains_on_its_encoders_representations_of_the_images() -> None:
+    """The stage's inputs, computed once in chunks, are the encoder's representations of the
+    same images in the same order (float32: chunking changes only rounding, ~1e-6 here)."""
+    config = load_config("tiny", overrides=["train.method=rcg"])
+    torch.manual_seed(0)
+    encoder = RepEncoderStage(config.method, 3, 16, CPU).model.eval()
+    stage = RDMStage(config.method, encoder, CPU)
+    images = torch.rand(1100, 3, 16, 16) * 2 - 1  # more than one chunk
+    with torch.no_grad():
+        expected = encoder.represent(images)
+    r = stage.inputs(images)
+    assert r.shape == (1100, config.method.rep_dim)
+    assert torch.allclose(r, expected, atol=1e-4)
+
+
 def test_drawn_representations_are_standardised_like_the_encoders() -> None:
     """The condition sampler's draws lie where every encoder's representations do (zero mean,
     unit standard deviation per row), however far off the RDM's raw output is."""

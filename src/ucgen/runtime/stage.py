@@ -19,6 +19,11 @@ from ucgen.runtime.ema import ema_decay, update_ema
 
 
 class TrainingStage(Protocol):
+    """A stage may also define `inputs(images (N, C, H, W)) -> tensor (N, ...)`: what its
+    `train_step` is given batches of instead of the images, computed once by the loop before
+    the first step (the RDM's frozen encoder would give each image the same representation at
+    every step)."""
+
     name: str  # folder name under checkpoints/, e.g. "stage1", "diffusion"
     batch_size: int
     total_steps: int
@@ -26,7 +31,8 @@ class TrainingStage(Protocol):
     def train_step(
         self, images: torch.Tensor, labels: torch.Tensor | None, step: int
     ) -> dict[str, float]:
-        """One optimisation step on a batch (B, C, H, W) in [-1, 1]; returns scalar losses.
+        """One optimisation step on a batch (B, C, H, W) in [-1, 1] (or of the stage's
+        `inputs`); returns scalar losses.
 
         labels are passed only to the label-oracle baseline; every other stage ignores them.
         A stage that can tell its training has collapsed (e.g. every image in one code)

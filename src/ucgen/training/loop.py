@@ -98,6 +98,9 @@ def train_stage(
         torch.manual_seed(int(stream[0]))
 
     images = data.tensors()  # (N, C, H, W) in [-1, 1], kept in memory
+    if hasattr(stage, "inputs"):
+        with precision_scope(settings.speed.precision, device):
+            images = stage.inputs(images)
     labels = None if data.labels is None else torch.from_numpy(data.labels)
     bar = tqdm(
         total=stage.total_steps,
