@@ -8,8 +8,7 @@ its own shard (negatives are local), and gradients are averaged as everywhere.
 `RDMStage`: the representation diffusion model, EDM's loss on the frozen encoder's
 representations, with an EMA copy for sampling. RCG computes them on the fly for every batch;
 without augmentation they are the same at every step, so here they are computed once for the
-whole data set (`inputs`), which took four fifths of the stage's time
-(bench/results/rcg_parts.md).
+whole data set (`inputs`; what that saves: bench/results/rcg_parts.md).
 """
 
 from __future__ import annotations
